@@ -1,0 +1,54 @@
+/** Frame opcodes (RFC 6455 §5.2). */
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+/** Close status codes (RFC 6455 §7.4.1 and the IANA registry). */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  ProtocolError: 1002,
+  UnsupportedData: 1003,
+  /** Reserved: reported locally when a close frame carried no code; never sent. */
+  NoStatus: 1005,
+  /** Reserved: reported locally when the connection ended without a close frame; never sent. */
+  Abnormal: 1006,
+  InvalidPayload: 1007,
+  PolicyViolation: 1008,
+  MessageTooBig: 1009,
+  MandatoryExtension: 1010,
+  InternalError: 1011,
+  ServiceRestart: 1012,
+  TryAgainLater: 1013,
+  BadGateway: 1014,
+} as const;
+
+/** RFC 6455 §1.3: the GUID appended to Sec-WebSocket-Key before hashing. */
+export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** RFC 6455 §5.5: control frame payloads are at most 125 bytes. */
+export const MAX_CONTROL_PAYLOAD = 125;
+
+/** A close reason may use what is left of 125 bytes after the 2-byte code. */
+export const MAX_CLOSE_REASON = 123;
+
+/** Default limit on one message's size in bytes (1 MiB). */
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+/**
+ * Default limit on the number of frames one message may be split into.
+ * Memory is bounded by `maxPayload`; this count only stops an endless stream of empty
+ * fragments. It is high enough for a 4 MiB message in 64-byte fragments (65,536 frames).
+ */
+export const DEFAULT_MAX_FRAGMENTS = 1 << 20;
+
+/** The RSV bits of the first header byte. */
+export const RSV1 = 0x40;
+export const RSV2 = 0x20;
+export const RSV3 = 0x10;
