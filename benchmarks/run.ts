@@ -1,0 +1,216 @@
+/**
+ * End-to-end benchmark suite (issue 7): ws6455 side by side with `ws` (with and without its native
+ * addons) and a bare `node:net` echo, driven by a C load generator. Prints one table of medians and
+ * ratios to ws+addons, and writes every run to benchmarks/results/<time>.json.
+ *
+ *   npm run bench                 3 alternating rounds, ~12 min
+ *   npm run bench:quick           1 round, short windows, < 2 min
+ *   tsx benchmarks/run.ts [--quick] [--only a,b,f] [--servers ours,ws,ws-noaddons,net]
+ *                         [--rounds N] [--warmup S] [--duration S] [--idle-conns N] [--ours build|tsx]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareOurs } from './lib/build-ours.js';
+import { prepareLoadgen } from './lib/loadgen-process.js';
+import { measureEcho, measureHandshake, measureMemory, type RunRecord } from './lib/measure.js';
+import { canPin, childFdLimit } from './lib/pinning.js';
+import { formatValue, median, renderTable } from './lib/report.js';
+import { deflateSkipReason, FULL, QUICK, SCENARIOS, type Budget, type Scenario } from './lib/scenarios.js';
+import type { ServerSpec } from './lib/server-process.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+
+function option(name: string): string | undefined {
+  const eq = argv.find((a) => a.startsWith(`--${name}=`));
+  if (eq) return eq.slice(name.length + 3);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+const quick = argv.includes('--quick');
+const budget: Budget = { ...(quick ? QUICK : FULL) };
+if (option('rounds')) budget.rounds = Math.max(1, Number(option('rounds')));
+if (option('warmup')) budget.warmup = Number(option('warmup'));
+if (option('duration')) budget.duration = Number(option('duration'));
+if (option('idle-conns')) budget.idleConns = Number(option('idle-conns'));
+const only = option('only')?.split(',');
+const wanted = option('servers')?.split(',');
+const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+// --- prepare: generator, ws6455, server list -------------------------------------------------------
+const tool = prepareLoadgen(root);
+const ours = prepareOurs(root, option('ours') === 'tsx' ? 'tsx' : 'build');
+log(`load generator: ${tool.note}`);
+log(`ws6455: ${ours.note}`);
+
+const echoScript = 'benchmarks/servers/ws-echo.ts';
+// ws reads these switches once at load; an empty value means "use the addon" (ws tests truthiness).
+const allServers: ServerSpec[] = [
+  ...(ours.modulePath
+    ? [{ id: 'ours', label: 'ws6455', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ours', '--module', ours.modulePath], env: {} }]
+    : []),
+  { id: 'ws', label: 'ws+addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '', WS_NO_UTF_8_VALIDATE: '' } },
+  { id: 'ws-noaddons', label: 'ws no addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' } },
+  { id: 'net', label: 'bare net', nodeArgs: ['--import', 'tsx', 'benchmarks/servers/net-echo.ts'], env: {} },
+];
+const servers = allServers.filter((s) => !wanted || wanted.includes(s.id));
+const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
+
+// Scenario f needs one descriptor per connection in both processes, plus some slack.
+const fdLimit = childFdLimit();
+const idleConns = fdLimit === null ? budget.idleConns : Math.min(budget.idleConns, fdLimit - 200);
+const fdNote =
+  idleConns < budget.idleConns
+    ? `open-file limit is ${fdLimit} and cannot be raised further: scenario f uses ${idleConns} connections, not ${budget.idleConns}`
+    : null;
+if (fdNote) log(`WARNING: ${fdNote}`);
+if (!canPin()) log('WARNING: taskset unavailable or fewer than 2 cores: server and load generator share CPUs');
+
+// --- run: scenario-major, rotating the server order every round so no one always goes first ---------
+const records: RunRecord[] = [];
+const skipped = new Map<string, string>();
+const started = new Date();
+for (const scenario of scenarios) {
+  if (scenario.kind === 'deflate') {
+    skipped.set(scenario.id, deflateSkipReason(existsSync(join(root, 'src/deflate'))));
+    continue;
+  }
+  for (let round = 0; round < budget.rounds; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerSpec);
+    for (const spec of order) {
+      const rec =
+        scenario.kind === 'echo'
+          ? await measureEcho(scenario, spec, round, budget, tool, root)
+          : scenario.kind === 'memory'
+            ? await measureMemory(scenario, spec, round, idleConns, tool, root)
+            : await measureHandshake(scenario, spec, round, budget, tool, root);
+      records.push(rec);
+      const lgCpu = rec.loadgen ? ` lg ${rec.loadgen.cpuPct.toFixed(0)}%` : '';
+      const srvCpu = rec.serverCpuPct !== null ? ` srv ${rec.serverCpuPct.toFixed(0)}%` : '';
+      const status = rec.error ? `FAILED: ${rec.error.split('\n')[0]}` : `${formatValue(rec.value)} ${scenario.unit}${srvCpu}${lgCpu}`;
+      log(`[${scenario.id} r${round + 1}] ${spec.label.padEnd(13)} ${status}`);
+      for (const n of rec.notes) log(`    note: ${n}`);
+    }
+  }
+}
+
+// --- summarise -----------------------------------------------------------------------------------
+interface Cell {
+  median: number | null;
+  ratio: number | null;
+  runs: number;
+  failed: number;
+  serverCpuPct: number | null;
+  loadgenCpuMaxPct: number | null;
+}
+const summary: Record<string, Record<string, Cell>> = {};
+for (const scenario of scenarios) {
+  const row: Record<string, Cell> = {};
+  for (const spec of servers) {
+    const runs = records.filter((r) => r.scenario === scenario.id && r.server === spec.id);
+    const ok = runs.filter((r) => r.value !== null);
+    const lg = ok.map((r) => r.loadgen?.cpuPct ?? NaN).filter(Number.isFinite);
+    row[spec.id] = {
+      median: median(ok.map((r) => r.value as number)),
+      ratio: null,
+      runs: runs.length,
+      failed: runs.length - ok.length,
+      serverCpuPct: median(ok.map((r) => r.serverCpuPct ?? NaN)),
+      loadgenCpuMaxPct: lg.length > 0 ? Math.max(...lg) : null,
+    };
+  }
+  const base = row.ws?.median ?? null;
+  for (const cell of Object.values(row)) cell.ratio = cell.median !== null && base ? cell.median / base : null;
+  summary[scenario.id] = row;
+}
+
+function cellText(scenario: Scenario, cell: Cell | undefined): string {
+  if (!cell || cell.runs === 0) return skipped.has(scenario.id) ? 'skipped' : '-';
+  if (cell.median === null) return `FAILED ${cell.failed}/${cell.runs}`;
+  const ratio = cell.ratio === null ? '' : ` x${cell.ratio.toFixed(2)}`;
+  const failed = cell.failed > 0 ? ` (${cell.failed} failed)` : '';
+  return `${formatValue(cell.median)}${ratio}${failed}`;
+}
+
+const header = ['', 'scenario', 'unit', ...servers.map((s) => s.label)];
+const rows: string[][] = [header];
+for (const scenario of scenarios) {
+  const title = scenario.kind === 'memory' ? `${idleConns} idle conns: RSS added per conn` : scenario.title;
+  const unit = `${scenario.unit}${scenario.higherIsBetter ? '' : ' (lower=better)'}`;
+  rows.push([scenario.id, title, unit, ...servers.map((s) => cellText(scenario, summary[scenario.id]?.[s.id]))]);
+}
+const cpuRows: string[][] = [['', 'server CPU % (median) / load generator CPU % (max)', '', ...servers.map((s) => s.label)]];
+for (const scenario of scenarios) {
+  if (scenario.kind !== 'echo' && scenario.kind !== 'handshake') continue;
+  cpuRows.push([
+    scenario.id,
+    scenario.title,
+    '',
+    ...servers.map((s) => {
+      const c = summary[scenario.id]?.[s.id];
+      return c && c.median !== null ? `${c.serverCpuPct?.toFixed(0) ?? '?'} / ${c.loadgenCpuMaxPct?.toFixed(0) ?? '?'}` : '-';
+    }),
+  ]);
+}
+
+const finished = new Date();
+const stamp = started.toISOString().replace(/[:.]/g, '-');
+const outDir = join(root, 'benchmarks/results');
+mkdirSync(outDir, { recursive: true });
+const outFile = join(outDir, `${stamp}${quick ? '-quick' : ''}.json`);
+const git = (args: string[]): string => {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+};
+writeFileSync(
+  outFile,
+  `${JSON.stringify(
+    {
+      schema: 1,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      quick,
+      budget: { ...budget, idleConns },
+      environment: {
+        node: process.version,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        cores: cpus().length,
+        pinned: canPin(),
+        fdLimit,
+        loadgen: tool.note,
+        ours: ours.note,
+        commit: git(['rev-parse', 'HEAD']),
+        dirty: git(['status', '--porcelain', '--', 'src']) !== '',
+      },
+      servers: servers.map((s) => ({ id: s.id, label: s.label, env: s.env })),
+      scenarios: scenarios.map((s) => ({ ...s, skipped: skipped.get(s.id) ?? null })),
+      summary,
+      runs: records,
+      notes: [fdNote].filter((n) => n !== null),
+    },
+    null,
+    2,
+  )}\n`,
+);
+
+const minutes = ((finished.getTime() - started.getTime()) / 60_000).toFixed(1);
+console.log(
+  `\nws6455 end-to-end benchmark: ${quick ? 'quick, ' : ''}${budget.rounds} round(s), ${budget.warmup} s warm-up + ${budget.duration} s window, ${minutes} min`,
+);
+console.log(`${process.version}, ${cpus()[0]?.model ?? ''}; load generator: ${tool.note}; ws6455: ${ours.note}`);
+console.log('Medians; xN.NN = ratio to ws+addons (for kB/conn, below 1 is better).\n');
+console.log(renderTable(rows));
+console.log('');
+console.log(renderTable(cpuRows));
+for (const [id, why] of skipped) console.log(`${id}: skipped, ${why}`);
+if (fdNote) console.log(`note: ${fdNote}`);
+const failures = records.filter((r) => r.error);
+for (const f of failures) console.log(`FAILED [${f.scenario} r${f.round + 1} ${f.server}]: ${f.error}`);
+console.log(`\nresults: ${relative(root, outFile)}`);

@@ -1,0 +1,62 @@
+/**
+ * The reference ceiling: a bare `node:net` server that answers the WebSocket upgrade and then pipes
+ * every byte straight back, doing no WebSocket work at all (no parsing, no unmasking). No pure-Node
+ * library can beat it, so it shows how much of a library's time is protocol work versus Node's
+ * socket machinery. Echoed client frames stay masked; the load generator accepts that.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
+import { arg, countError, newCounters, sendReady, startControl } from './control.js';
+
+// RFC 6455 §1.3: the accept value is base64(SHA-1(key + this GUID)).
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const MAX_HEAD = 8192;
+
+const port = Number(arg('port', '0'));
+const host = arg('host', '127.0.0.1');
+const counters = newCounters();
+startControl(counters);
+
+function upgrade(socket: Socket, head: Buffer): Buffer | null {
+  const end = head.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const text = head.subarray(0, end).toString('latin1');
+  const key = /^sec-websocket-key:[ \t]*(\S+)/im.exec(text)?.[1];
+  if (!key) {
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    return Buffer.alloc(0);
+  }
+  const accept = createHash('sha1').update(key + GUID).digest('base64');
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
+  return head.subarray(end + 4);
+}
+
+const server = createServer((socket) => {
+  socket.setNoDelay(true); // as ws does, so small echoes are not held back by Nagle
+  let head: Buffer = Buffer.alloc(0);
+  const onHead = (chunk: Buffer): void => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const rest = upgrade(socket, head);
+    if (rest === null) {
+      if (head.length > MAX_HEAD) socket.destroy();
+      return;
+    }
+    socket.off('data', onHead);
+    if (socket.destroyed || socket.writableEnded) return;
+    counters.accepted++;
+    counters.open++;
+    socket.once('close', () => counters.open--);
+    if (rest.length > 0) socket.write(rest);
+    // pipe() gives the echo real backpressure: reading pauses while the write side is full.
+    socket.pipe(socket);
+  };
+  socket.on('data', onHead);
+  socket.on('error', (err) => countError(counters, err));
+});
+server.on('error', (err) => {
+  console.error('server error:', err);
+  process.exit(1);
+});
+server.listen(port, host, () => sendReady(port, { impl: 'net' }));

@@ -1,0 +1,394 @@
+import { Assembler, type MessageSink } from './assembler.js';
+import { encodeClosePayload, parseClosePayload } from './close.js';
+import { CloseCode, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
+import { ProtocolError, WebSocketError } from './errors.js';
+import type { MessageExtension } from './extension.js';
+import { encodeFrame, type FrameOutput } from './frame-encoder.js';
+import { FrameParser } from './frame-parser.js';
+import { isValidUtf8 } from './utf8.js';
+
+/** Which end of the connection this is. */
+export type Role = 'client' | 'server';
+
+/** Called once the bytes of a send were handed to the transport, or with the reason they were not. */
+export type SendCallback = (err?: Error | null) => void;
+
+/** What the I/O binding provides to a {@link Connection}: a byte sink and event handlers. */
+export interface ConnectionHandler {
+  /** Writes bytes to the peer; `cb` runs when they were flushed (or failed). */
+  write(data: Buffer, cb?: SendCallback): void;
+  /** A complete data message (already decoded and validated). */
+  onMessage(data: Buffer, isBinary: boolean): void;
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  /** The peer's close frame arrived; `code` is 1005 when it carried none. */
+  onCloseFrame(code: number, reason: Buffer): void;
+  /** The peer broke the protocol; the close frame with `err.closeCode` has been queued. */
+  onProtocolError(err: WebSocketError): void;
+  /**
+   * The close handshake allows ending TCP now: the server closes first (RFC 6455 §7.1.1), and
+   * either side ends after failing the connection.
+   */
+  endTransport(): void;
+  /** A close frame was sent and the peer's answer (or its FIN) is awaited: arm the close timer. */
+  awaitClose(): void;
+  /** Stop (false) or restart (true) reading from the transport; used while a message is decoded. */
+  setReading(reading: boolean): void;
+}
+
+/** Settings of a {@link Connection}. */
+export interface ConnectionOptions {
+  role: Role;
+  /** Largest message in bytes (default 1 MiB). */
+  maxPayload?: number;
+  /** Most frames per message (default 1,048,576). */
+  maxFragments?: number;
+  /** Answer pings automatically (default true). */
+  autoPong?: boolean;
+  /** The negotiated extension, if any. */
+  extension?: MessageExtension | null;
+}
+
+/** Send flags for {@link Connection.send}. */
+export interface SendFlags {
+  binary: boolean;
+  /** `false` to send a fragment; the next send continues the same message. */
+  fin: boolean;
+  /** Let the extension compress this message (if one was negotiated). */
+  compress: boolean;
+}
+
+/** Readiness of a {@link Connection}, matching the WebSocket readyState values. */
+export const ConnectionState = { Open: 1, Closing: 2, Closed: 3 } as const;
+/** One of the {@link ConnectionState} values. */
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+interface QueuedSend {
+  opcode: number;
+  data: Buffer;
+  fin: boolean;
+  compress: boolean;
+  cb: SendCallback | undefined;
+}
+
+/**
+ * The sans-I/O RFC 6455 connection shared by client and server: bytes in, events out;
+ * commands in, bytes out. It owns the frame parser, the message assembler, ping/pong and the
+ * close handshake, and never touches a socket or a timer.
+ */
+export class Connection implements MessageSink, FrameOutput {
+  /** Which end this is. */
+  readonly role: Role;
+  private readonly handler: ConnectionHandler;
+  private readonly parser: FrameParser;
+  private readonly assembler: Assembler;
+  private readonly maxPayload: number;
+  private readonly masked: boolean;
+  private readonly extension: MessageExtension | null;
+  /** Answer pings automatically. */
+  autoPong: boolean;
+
+  private stateValue: ConnectionState = ConnectionState.Open;
+  /** A close frame was sent. */
+  closeSent = false;
+  /** The peer's close frame arrived. */
+  closeReceived = false;
+  /** Close code and reason from the peer's close frame. */
+  closeCode: number = CloseCode.Abnormal;
+  closeReason: Buffer = Buffer.alloc(0);
+
+  /** The application is sending a fragmented message (sent `fin: false`). */
+  private sendingFragments = false;
+  /** The fragmented message being sent is compressed. */
+  private sendingCompressed = false;
+  /** Sends waiting behind an extension transform, to keep send order. */
+  private queue: QueuedSend[] | null = null;
+  private encoding = false;
+  private decoding = false;
+  private userPaused = false;
+  private ended = false;
+
+  constructor(handler: ConnectionHandler, options: ConnectionOptions) {
+    this.role = options.role;
+    this.handler = handler;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.masked = options.role === 'client';
+    this.autoPong = options.autoPong ?? true;
+    this.extension = options.extension ?? null;
+    this.assembler = new Assembler(this, {
+      maxPayload: this.maxPayload,
+      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+    });
+    this.parser = new FrameParser(this.assembler, {
+      expectMasked: options.role === 'server',
+      maxFrameLength: this.maxPayload,
+      allowedRsv: this.extension?.rsv ?? 0,
+    });
+  }
+
+  /** OPEN, CLOSING or CLOSED. */
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** Bytes received and held: a partial message plus input held while paused. */
+  get bufferedInbound(): number {
+    return this.assembler.bufferedBytes + this.parser.pendingBytes;
+  }
+
+  // ---- bytes in -------------------------------------------------------------------------
+
+  /** Feeds bytes received from the peer. */
+  receive(chunk: Buffer): void {
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      this.failOn(err);
+    }
+  }
+
+  /** The transport ended: no close frame can arrive any more. */
+  receiveEnd(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.parser.stop();
+    this.assembler.reset();
+    this.stateValue = ConnectionState.Closed;
+    this.disposeExtension();
+  }
+
+  /** Stops delivering messages; input is held until {@link resume}. */
+  pause(): void {
+    this.userPaused = true;
+    this.parser.pause();
+  }
+
+  /** Delivers held input again. */
+  resume(): void {
+    this.userPaused = false;
+    this.resumeParser();
+  }
+
+  /** `true` while {@link pause} is in effect. */
+  get isPaused(): boolean {
+    return this.userPaused;
+  }
+
+  /** @internal MessageSink: a complete message from the assembler. */
+  message(data: Buffer, isBinary: boolean, compressed: boolean): void {
+    if (this.closeReceived) return;
+    if (!compressed) {
+      this.handler.onMessage(data, isBinary);
+      return;
+    }
+    const extension = this.extension;
+    if (extension === null) {
+      throw new ProtocolError('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear');
+    }
+    // Hold later frames until this message is decoded, so messages stay in order.
+    this.decoding = true;
+    this.parser.pause();
+    this.handler.setReading(false);
+    extension.decode(data, (err, decoded) => {
+      this.decoding = false;
+      if (this.stateValue === ConnectionState.Closed || this.parser.stopped) return;
+      if (err) {
+        this.failOn(err);
+        return;
+      }
+      const out = decoded ?? Buffer.alloc(0);
+      if (!isBinary && !isValidUtf8(out)) {
+        this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 in text message'));
+        return;
+      }
+      this.handler.onMessage(out, isBinary);
+      this.handler.setReading(true);
+      this.resumeParser();
+    });
+  }
+
+  /** @internal MessageSink: a complete control frame from the assembler. */
+  control(opcode: number, payload: Buffer): void {
+    if (opcode === Opcode.Ping) {
+      // RFC 6455 §5.5.3: answer with a pong carrying the same payload, unless closing.
+      if (this.autoPong && !this.closeSent) this.sendControl(Opcode.Pong, payload);
+      this.handler.onPing(payload);
+    } else if (opcode === Opcode.Pong) {
+      this.handler.onPong(payload);
+    } else {
+      this.receiveClose(payload);
+    }
+  }
+
+  private receiveClose(payload: Buffer): void {
+    const { code, reason } = parseClosePayload(payload);
+    this.closeReceived = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    // RFC 6455 §5.5.1: nothing after a close frame is data.
+    this.parser.stop();
+    this.assembler.reset();
+    this.stateValue = ConnectionState.Closing;
+    this.handler.onCloseFrame(code, reason);
+    if (!this.closeSent) {
+      // RFC 6455 §5.5.1: answer with a close frame, echoing the status code received (and its
+      // already validated reason, as applications expect).
+      this.queueClose(payload, undefined);
+    }
+    this.afterCloseExchanged();
+  }
+
+  private afterCloseExchanged(): void {
+    // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it (timer-bounded).
+    if (this.role === 'server') this.handler.endTransport();
+    else this.handler.awaitClose();
+  }
+
+  private resumeParser(): void {
+    if (this.userPaused || this.decoding) return;
+    try {
+      this.parser.resume();
+    } catch (err) {
+      this.failOn(err);
+    }
+  }
+
+  private failOn(err: unknown): void {
+    if (err instanceof WebSocketError) {
+      this.fail(err);
+      return;
+    }
+    throw err;
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): sends a close frame with the error's close code if
+   * none was sent yet, reports the error and ends the transport.
+   */
+  fail(err: WebSocketError): void {
+    if (this.stateValue === ConnectionState.Closed) return;
+    this.parser.stop();
+    this.assembler.reset();
+    if (!this.closeSent) {
+      const code = err instanceof ProtocolError ? err.closeCode : CloseCode.InternalError;
+      this.queueClose(encodeClosePayload(code), undefined);
+    }
+    this.stateValue = ConnectionState.Closing;
+    this.handler.onProtocolError(err);
+    this.handler.endTransport();
+  }
+
+  // ---- commands in, bytes out ------------------------------------------------------------
+
+  /**
+   * Sends a data message (or a fragment of one). Throws nothing; when the connection is not
+   * open the callback receives an error.
+   */
+  send(data: Buffer, flags: SendFlags, cb?: SendCallback): void {
+    if (this.stateValue !== ConnectionState.Open || this.closeSent) {
+      const err = new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');
+      if (cb) queueMicrotask(() => cb(err));
+      return;
+    }
+    let opcode: number = flags.binary ? Opcode.Binary : Opcode.Text;
+    let compress = false;
+    if (this.sendingFragments) {
+      opcode = Opcode.Continuation;
+      compress = this.sendingCompressed;
+    } else {
+      compress = this.extension !== null && flags.compress && this.extension.shouldEncode(data.length);
+      this.sendingCompressed = compress;
+    }
+    this.sendingFragments = !flags.fin;
+    const item: QueuedSend = { opcode, data, fin: flags.fin, compress, cb };
+    if (this.queue !== null || this.encoding || compress) {
+      (this.queue ??= []).push(item);
+      this.drainQueue();
+    } else {
+      encodeFrame(this, opcode, data, flags.fin, 0, this.masked, cb);
+    }
+  }
+
+  /** Sends a ping (payload at most 125 bytes; checked by the caller). */
+  ping(data: Buffer, cb?: SendCallback): void {
+    this.sendControl(Opcode.Ping, data, cb);
+  }
+
+  /** Sends a pong (payload at most 125 bytes; checked by the caller). */
+  pong(data: Buffer, cb?: SendCallback): void {
+    this.sendControl(Opcode.Pong, data, cb);
+  }
+
+  /**
+   * Starts (or answers) the close handshake. Throws TypeError/RangeError for an invalid code or
+   * reason before anything is written. Data sent earlier is written first.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this.closeSent || this.stateValue === ConnectionState.Closed) return;
+    this.stateValue = ConnectionState.Closing;
+    this.queueClose(payload, undefined);
+    if (this.closeReceived) this.afterCloseExchanged();
+    else this.handler.awaitClose();
+  }
+
+  private queueClose(payload: Buffer, cb: SendCallback | undefined): void {
+    this.closeSent = true;
+    this.sendControl(Opcode.Close, payload, cb);
+  }
+
+  /**
+   * Control frames go out at once, between fragments if need be (RFC 6455 §5.4), except a
+   * close frame, which waits for data queued before it so that nothing sent earlier is lost.
+   */
+  private sendControl(opcode: number, payload: Buffer, cb?: SendCallback): void {
+    if (opcode === Opcode.Close && (this.queue !== null || this.encoding)) {
+      (this.queue ??= []).push({ opcode, data: payload, fin: true, compress: false, cb });
+      this.drainQueue();
+      return;
+    }
+    encodeFrame(this, opcode, payload, true, 0, this.masked, cb);
+  }
+
+  private drainQueue(): void {
+    const queue = this.queue;
+    while (!this.encoding && queue !== null && queue.length > 0) {
+      const item = queue.shift() as QueuedSend;
+      const extension = this.extension;
+      if (!item.compress || extension === null) {
+        encodeFrame(this, item.opcode, item.data, item.fin, 0, this.masked, item.cb);
+        continue;
+      }
+      this.encoding = true;
+      extension.encode(item.data, item.fin, (err, encoded) => {
+        this.encoding = false;
+        if (err) {
+          if (item.cb) item.cb(err);
+          this.fail(new WebSocketError('WS_ERR_EXTENSION_FAILED', `Compression failed: ${err.message}`));
+          return;
+        }
+        if (this.stateValue === ConnectionState.Closed) return;
+        // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
+        const rsv = item.opcode === Opcode.Continuation ? 0 : extension.rsv;
+        encodeFrame(this, item.opcode, encoded ?? Buffer.alloc(0), item.fin, rsv, this.masked, item.cb);
+        this.drainQueue();
+      });
+    }
+    if (queue !== null && queue.length === 0 && !this.encoding) this.queue = null;
+  }
+
+  /** @internal FrameOutput: encoded bytes go to the transport. */
+  write(data: Buffer, cb?: SendCallback): void {
+    this.handler.write(data, cb);
+  }
+
+  private disposeExtension(): void {
+    const pending = this.queue;
+    this.queue = null;
+    if (pending) {
+      const err = new WebSocketError('WS_ERR_NOT_OPEN', 'The connection closed before the message was sent');
+      for (const item of pending) if (item.cb) item.cb(err);
+    }
+    this.extension?.dispose();
+  }
+}

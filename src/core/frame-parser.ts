@@ -1,0 +1,298 @@
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, RSV1, RSV2, RSV3 } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { maskInPlace } from './mask.js';
+
+/** Receives the frames a {@link FrameParser} finds, in wire order. */
+export interface FrameSink {
+  /**
+   * A header passed every frame-level rule. `rsv` holds the RSV bits (0x70 mask) as on the wire.
+   * May throw a ProtocolError (e.g. a fragmentation or size rule), which fails the parse.
+   */
+  frameStart(fin: boolean, opcode: number, rsv: number, length: number): void;
+  /** Unmasked payload bytes of the current frame; a view over the input, valid until the call returns unless kept. */
+  framePayload(data: Buffer): void;
+  /** The current frame's payload is complete. */
+  frameEnd(): void;
+}
+
+/** Limits and role for {@link FrameParser}. */
+export interface FrameParserOptions {
+  /** `true` when parsing frames sent by a client (they must be masked); `false` for frames sent by a server. */
+  expectMasked: boolean;
+  /** Largest payload a single data frame may declare; larger fails with 1009 before any payload is buffered. */
+  maxFrameLength: number;
+  /** RSV bits owned by negotiated extensions (e.g. 0x40 for permessage-deflate). */
+  allowedRsv?: number;
+}
+
+const STATE_HEADER = 0;
+const STATE_PAYLOAD = 1;
+const STATE_DEAD = 2;
+
+/** Largest header: 2 + 8 (64-bit length) + 4 (mask key). */
+const MAX_HEADER = 14;
+
+/**
+ * Incremental RFC 6455 frame parser. Feed it chunks of any size (down to one byte); it checks
+ * every header rule before any payload is held, unmasks payload in place and hands it out as
+ * views over the input. Sans-I/O: no sockets, no timers.
+ */
+export class FrameParser {
+  private readonly sink: FrameSink;
+  private readonly expectMasked: boolean;
+  private maxFrameLength: number;
+  private allowedRsv: number;
+
+  private state = STATE_HEADER;
+  /** Header bytes carried over when a header spans chunks. */
+  private readonly scratch = Buffer.alloc(MAX_HEADER);
+  private scratchLength = 0;
+  private readonly maskKey = new Uint8Array(4);
+  private masked = false;
+  private maskIndex = 0;
+  private remaining = 0;
+
+  /** Input not yet parsed because the parser was paused. */
+  private pending: Buffer[] = [];
+  private paused = false;
+
+  constructor(sink: FrameSink, options: FrameParserOptions) {
+    this.sink = sink;
+    this.expectMasked = options.expectMasked;
+    this.maxFrameLength = options.maxFrameLength;
+    this.allowedRsv = options.allowedRsv ?? 0;
+  }
+
+  /** Changes which RSV bits are accepted (after extension negotiation). */
+  setAllowedRsv(bits: number): void {
+    this.allowedRsv = bits;
+  }
+
+  /** `true` while {@link pause} holds input back. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Bytes received but not parsed yet because the parser is paused. */
+  get pendingBytes(): number {
+    let n = 0;
+    for (const chunk of this.pending) n += chunk.length;
+    return n;
+  }
+
+  /**
+   * Stops parsing after the frame event being delivered; the rest of the input is kept until
+   * {@link resume}. Safe to call from inside a sink callback.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Continues with input held back by {@link pause}. Throws what {@link push} throws. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    while (!this.paused && this.state !== STATE_DEAD && this.pending.length > 0) {
+      const chunk = this.pending.shift() as Buffer;
+      this.parse(chunk);
+    }
+  }
+
+  /** Stops the parser for good: later input is ignored. */
+  stop(): void {
+    this.state = STATE_DEAD;
+    this.pending = [];
+  }
+
+  /** `true` after {@link stop} or a protocol error. */
+  get stopped(): boolean {
+    return this.state === STATE_DEAD;
+  }
+
+  /**
+   * Parses a chunk. Throws a {@link ProtocolError} when the peer broke a rule; the parser is then
+   * stopped and ignores further input.
+   */
+  push(chunk: Buffer): void {
+    if (this.state === STATE_DEAD || chunk.length === 0) return;
+    if (this.paused || this.pending.length > 0) {
+      this.pending.push(chunk);
+      if (!this.paused) this.resume();
+      return;
+    }
+    this.parse(chunk);
+  }
+
+  private parse(chunk: Buffer): void {
+    try {
+      const end = chunk.length;
+      let pos = 0;
+      while (pos < end) {
+        if (this.paused) {
+          this.pending.unshift(pos === 0 ? chunk : chunk.subarray(pos));
+          return;
+        }
+        if (this.state === STATE_HEADER) {
+          pos = this.readHeader(chunk, pos);
+        } else if (this.state === STATE_PAYLOAD) {
+          pos = this.readPayload(chunk, pos);
+        } else {
+          return;
+        }
+      }
+    } catch (err) {
+      this.stop();
+      throw err;
+    }
+  }
+
+  /** Reads as much of a header as the chunk holds; returns the new position. */
+  private readHeader(chunk: Buffer, pos: number): number {
+    const available = chunk.length - pos;
+    if (this.scratchLength === 0 && available >= 2) {
+      const need = headerLength(chunk[pos + 1] as number);
+      if (available >= need) {
+        this.parseHeader(chunk, pos);
+        return pos + need;
+      }
+    }
+    // Slow path: the header spans chunks; gather it in the scratch buffer.
+    const scratch = this.scratch;
+    if (this.scratchLength < 2) {
+      const take = Math.min(2 - this.scratchLength, available);
+      chunk.copy(scratch, this.scratchLength, pos, pos + take);
+      this.scratchLength += take;
+      pos += take;
+      if (this.scratchLength < 2) return pos;
+      // Check the first two bytes before waiting for the rest of the header.
+      this.checkFirstBytes(scratch[0] as number, scratch[1] as number);
+    }
+    const need = headerLength(scratch[1] as number);
+    const take = Math.min(need - this.scratchLength, chunk.length - pos);
+    chunk.copy(scratch, this.scratchLength, pos, pos + take);
+    this.scratchLength += take;
+    pos += take;
+    if (this.scratchLength === need) {
+      this.scratchLength = 0;
+      this.parseHeader(scratch, 0);
+    }
+    return pos;
+  }
+
+  /** Rules decidable from the first two header bytes (RFC 6455 §5.2, §5.5, §5.1). */
+  private checkFirstBytes(b0: number, b1: number): void {
+    const opcode = b0 & 0x0f;
+    const rsv = b0 & (RSV1 | RSV2 | RSV3);
+    const isControl = (opcode & 0x08) !== 0;
+    // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved.
+    if (opcode > Opcode.Binary && !isControl) {
+      throw new ProtocolError('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
+    }
+    if (isControl && opcode > Opcode.Pong) {
+      throw new ProtocolError('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
+    }
+    // RFC 6455 §5.2: RSV bits must be 0 unless an extension defines them.
+    if ((rsv & ~this.allowedRsv) !== 0) {
+      if ((rsv & RSV1) !== 0 && (this.allowedRsv & RSV1) === 0) {
+        throw new ProtocolError('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear');
+      }
+      throw new ProtocolError('WS_ERR_UNEXPECTED_RSV_2_3', CloseCode.ProtocolError, 'RSV2 and RSV3 must be clear');
+    }
+    if (isControl) {
+      // RFC 6455 §5.5: control frames must not be fragmented and carry at most 125 bytes.
+      if ((b0 & 0x80) === 0) {
+        throw new ProtocolError('WS_ERR_EXPECTED_FIN', CloseCode.ProtocolError, 'Control frames must not be fragmented');
+      }
+      if ((b1 & 0x7f) > MAX_CONTROL_PAYLOAD) {
+        throw new ProtocolError(
+          'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH',
+          CloseCode.ProtocolError,
+          'Control frame payloads must be at most 125 bytes',
+        );
+      }
+    }
+    // RFC 6455 §5.1: clients mask every frame; servers mask none.
+    const masked = (b1 & 0x80) !== 0;
+    if (masked !== this.expectMasked) {
+      throw this.expectMasked
+        ? new ProtocolError('WS_ERR_EXPECTED_MASK', CloseCode.ProtocolError, 'Frames from a client must be masked')
+        : new ProtocolError('WS_ERR_UNEXPECTED_MASK', CloseCode.ProtocolError, 'Frames from a server must not be masked');
+    }
+  }
+
+  /** Parses a complete header at `buf[pos]` and hands it to the sink. */
+  private parseHeader(buf: Buffer, pos: number): void {
+    const b0 = buf[pos] as number;
+    const b1 = buf[pos + 1] as number;
+    this.checkFirstBytes(b0, b1);
+    let length = b1 & 0x7f;
+    let p = pos + 2;
+    if (length === 126) {
+      length = buf.readUInt16BE(p);
+      p += 2;
+    } else if (length === 127) {
+      const high = buf.readUInt32BE(p);
+      // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
+      if (high > 0x7fffffff) {
+        throw new ProtocolError(
+          'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH',
+          CloseCode.ProtocolError,
+          'The most significant bit of a 64-bit length must be 0',
+        );
+      }
+      // Lengths beyond 2^53 cannot be represented exactly; they are far beyond any limit anyway.
+      if (high > 0x1fffff) {
+        throw new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, 'Frame too large');
+      }
+      length = high * 0x100000000 + buf.readUInt32BE(p + 4);
+      p += 8;
+    }
+    const opcode = b0 & 0x0f;
+    if (length > this.maxFrameLength && opcode < Opcode.Close) {
+      throw new ProtocolError(
+        'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+        CloseCode.MessageTooBig,
+        `Frame of ${length} bytes exceeds the limit of ${this.maxFrameLength} bytes`,
+      );
+    }
+    this.masked = (b1 & 0x80) !== 0;
+    if (this.masked) {
+      const key = this.maskKey;
+      key[0] = buf[p] as number;
+      key[1] = buf[p + 1] as number;
+      key[2] = buf[p + 2] as number;
+      key[3] = buf[p + 3] as number;
+      this.maskIndex = 0;
+    }
+    this.remaining = length;
+    this.sink.frameStart((b0 & 0x80) !== 0, opcode, b0 & (RSV1 | RSV2 | RSV3), length);
+    if (length === 0) {
+      this.sink.frameEnd();
+    } else if (this.state !== STATE_DEAD) {
+      this.state = STATE_PAYLOAD;
+    }
+  }
+
+  /** Hands out as much of the current payload as the chunk holds; returns the new position. */
+  private readPayload(chunk: Buffer, pos: number): number {
+    const take = Math.min(this.remaining, chunk.length - pos);
+    const end = pos + take;
+    if (this.masked) {
+      maskInPlace(chunk, pos, end, this.maskKey, this.maskIndex);
+      this.maskIndex = (this.maskIndex + take) & 3;
+    }
+    this.remaining -= take;
+    this.sink.framePayload(pos === 0 && end === chunk.length ? chunk : chunk.subarray(pos, end));
+    if (this.remaining === 0 && this.state === STATE_PAYLOAD) {
+      this.state = STATE_HEADER;
+      this.sink.frameEnd();
+    }
+    return end;
+  }
+}
+
+/** Header size implied by the second header byte. */
+function headerLength(b1: number): number {
+  const len = b1 & 0x7f;
+  return 2 + (len === 126 ? 2 : len === 127 ? 8 : 0) + ((b1 & 0x80) !== 0 ? 4 : 0);
+}

@@ -1,0 +1,26 @@
+/**
+ * ws6455: a strict, fast RFC 6455 WebSocket server and client for Node.js.
+ * @packageDocumentation
+ */
+export { WebSocket, DEFAULT_CLOSE_TIMEOUT } from './node/websocket.js';
+export type { BinaryType, SendOptions, SendCallback } from './node/websocket.js';
+export { WebSocketServer, DEFAULT_HANDSHAKE_TIMEOUT } from './node/server.js';
+export type {
+  ServerOptions,
+  VerifyClient,
+  VerifyClientCallback,
+  VerifyClientInfo,
+  HandleProtocols,
+} from './node/server-options.js';
+export type { ClientOptions } from './node/client-options.js';
+export type { SendData } from './node/send-data.js';
+export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/events.js';
+export type { WsListenerOptions } from './node/events.js';
+export { WebSocketError, ProtocolError } from './core/errors.js';
+export type { WsErrorCode } from './core/errors.js';
+export {
+  CloseCode,
+  Opcode,
+  DEFAULT_MAX_PAYLOAD,
+  DEFAULT_MAX_FRAGMENTS,
+} from './core/constants.js';

@@ -1,0 +1,336 @@
+/**
+ * The client dialer: sends the opening handshake over `http(s).request`, verifies the 101
+ * response (RFC 6455 §4.1), follows redirects when asked, bounds the handshake with a timer,
+ * and hands the upgraded socket to the WebSocket.
+ *
+ * @module
+ */
+import http, { type ClientRequest, type ClientRequestArgs, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
+import { DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
+import { WebSocketError } from '../core/errors.js';
+import { generateKey, verifyUpgradeResponse } from '../core/handshake.js';
+import { isToken } from '../core/headers.js';
+import { type DialTarget, parseAddress, resolveLocation } from './client-url.js';
+import type { ClientOptions } from './client-options.js';
+import { DEFAULT_CLOSE_TIMEOUT, type WebSocket } from './websocket.js';
+
+/** Default of {@link ClientOptions.handshakeTimeout} (milliseconds). */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+/** Default of {@link ClientOptions.maxRedirects}. */
+export const DEFAULT_MAX_REDIRECTS = 10;
+
+// Headers the dialer owns: a user value would break the handshake or offer what we cannot
+// honour (no extension is implemented yet, so none may be offered).
+const RESERVED = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+]);
+
+// Options of ours that `http.request` has no use for.
+const OWN_OPTIONS = [
+  'handshakeTimeout',
+  'maxPayload',
+  'autoPong',
+  'closeTimeout',
+  'followRedirects',
+  'maxRedirects',
+  'origin',
+  'headers',
+  'protocolVersion',
+  'perMessageDeflate',
+] as const;
+
+/**
+ * Starts the opening handshake for `ws`. Argument errors throw synchronously (so the
+ * WebSocket constructor throws, as in `ws`); everything after that is reported through
+ * `ws.failHandshake` (`error`, then `close` 1006) or `ws.attach` (`open`).
+ *
+ * @param ws - the WebSocket being constructed
+ * @param address - `ws:`, `wss:`, `http:`, `https:` or `ws+unix:` URL
+ * @param protocols - subprotocols to offer, in order of preference
+ * @param options - client options
+ * @throws WebSocketError `WS_ERR_INVALID_URL` for an unusable address
+ * @throws SyntaxError for an invalid or duplicated subprotocol
+ * @throws RangeError for a `protocolVersion` other than 13
+ */
+export function dial(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
+  const version = options.protocolVersion ?? 13;
+  // RFC 6455 §4.1 item 9: this library speaks version 13 only.
+  if (version !== 13) throw new RangeError(`Unsupported protocol version: ${String(version)} (supported versions: 13)`);
+  const target = parseAddress(address);
+  validateProtocols(protocols);
+  setUrl(ws, target.url.href);
+  new Dialer(ws, target, protocols, options).start();
+}
+
+function validateProtocols(protocols: readonly unknown[]): void {
+  // RFC 6455 §4.1 item 10: each subprotocol is a token, and none may repeat.
+  const seen = new Set<string>();
+  for (const protocol of protocols) {
+    if (typeof protocol !== 'string' || !isToken(protocol) || seen.has(protocol)) {
+      throw new SyntaxError('An invalid or duplicated subprotocol was specified');
+    }
+    seen.add(protocol);
+  }
+}
+
+/**
+ * Sets `ws.url` after a redirect. The WebSocket only exposes `url` as a getter; this uses its
+ * internal `setUrl` hook when present and otherwise leaves the URL as constructed.
+ */
+function setUrl(ws: WebSocket, href: string): void {
+  const hook = (ws as unknown as { setUrl?: (url: string) => void }).setUrl;
+  if (typeof hook === 'function') hook.call(ws, href);
+}
+
+/** One opening handshake, across redirects. */
+class Dialer {
+  private readonly ws: WebSocket;
+  private readonly protocols: string[];
+  private readonly options: ClientOptions;
+  private readonly first: DialTarget;
+  /** User headers still to send; Authorization and Cookie are dropped on a cross-host redirect. */
+  private headers: Array<[string, string | string[]]>;
+  /** Whether credentials (URL userinfo) may still be sent. */
+  private sendAuth = true;
+  private target: DialTarget;
+  private key = '';
+  private redirects = 0;
+  private req: ClientRequest | null = null;
+  /** The upgraded socket between `upgrade` and `attach`. */
+  private socket: Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private settled = false;
+
+  constructor(ws: WebSocket, target: DialTarget, protocols: string[], options: ClientOptions) {
+    this.ws = ws;
+    this.protocols = protocols;
+    this.options = options;
+    this.first = target;
+    this.target = target;
+    this.headers = Object.entries(options.headers ?? {}).filter(([name]) => !RESERVED.has(name.toLowerCase()));
+  }
+
+  start(): void {
+    // A synchronous throw (e.g. an invalid header value) leaves the constructor, as in `ws`.
+    this.send(this.target);
+    const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    if (timeout > 0) {
+      this.timer = setTimeout(() => {
+        this.fail(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', 'Opening handshake has timed out'));
+      }, timeout);
+    }
+    this.ws.abortHandshake = (err) => this.fail(err);
+  }
+
+  /** Sends one upgrade request (the first, or one after a redirect). */
+  private send(target: DialTarget): void {
+    this.target = target;
+    this.key = generateKey();
+    const req = (target.secure ? https.request : http.request)(this.requestOptions(target));
+    this.req = req;
+    req.on('error', (err) => this.onRequestError(req, err));
+    req.on('response', (res) => this.onResponse(req, res));
+    req.on('upgrade', (res, socket: Socket, head: Buffer) => this.onUpgrade(req, res, socket, head));
+    // `ws` 8 semantics: listeners may inspect or remove headers before the request is sent.
+    if (this.redirects > 0 && this.ws.listenerCount('redirect') > 0) this.ws.emit('redirect', target.url.href, req);
+    if (!this.settled) req.end();
+  }
+
+  private requestOptions(target: DialTarget): ClientRequestArgs {
+    const passthrough: Record<string, unknown> = { ...this.options };
+    for (const name of OWN_OPTIONS) delete passthrough[name];
+    const opts: ClientRequestArgs = {
+      ...passthrough,
+      method: 'GET',
+      host: target.host,
+      hostname: target.host,
+      defaultPort: target.defaultPort,
+      path: target.path,
+      headers: this.requestHeaders(),
+    };
+    if (target.socketPath !== undefined) opts.socketPath = target.socketPath;
+    else opts.port = target.port;
+    if (target.auth !== undefined && this.sendAuth) opts.auth = target.auth;
+    // Without an agent, dial a dedicated socket: an upgraded connection is never pooled.
+    if (opts.agent === undefined && opts.createConnection === undefined) {
+      opts.createConnection = target.secure ? tlsConnect : netConnect;
+    }
+    return opts;
+  }
+
+  private requestHeaders(): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of this.headers) headers[name] = value;
+    const protocols = this.protocols;
+    const origin = this.options.origin;
+    // RFC 6455 §4.1 items 5-10: the fields of the opening handshake. Set after the user's
+    // headers, case-insensitively replacing them, so none can be overridden.
+    const own: OutgoingHttpHeaders = {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Key': this.key,
+      'Sec-WebSocket-Version': '13',
+    };
+    if (protocols.length > 0) own['Sec-WebSocket-Protocol'] = protocols.join(',');
+    if (origin !== undefined && origin !== '') own.Origin = origin;
+    for (const name of Object.keys(headers)) {
+      if (name.toLowerCase() === 'origin' && own.Origin !== undefined) delete headers[name];
+    }
+    return { ...headers, ...own };
+  }
+
+  private onRequestError(req: ClientRequest, err: Error): void {
+    if (req !== this.req || this.settled) return;
+    this.fail(new WebSocketError('WS_ERR_SOCKET', err.message, { cause: err }));
+  }
+
+  private onResponse(req: ClientRequest, res: IncomingMessage): void {
+    if (req !== this.req || this.settled) {
+      res.resume();
+      return;
+    }
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    // RFC 6455 §4.1: a 3xx MAY be followed; `ws` only does so with `followRedirects`.
+    if (this.options.followRedirects === true && status >= 300 && status < 400 && location !== undefined) {
+      this.redirect(req, location);
+      return;
+    }
+    if (status === 101) {
+      // Node reports a 101 without `Upgrade` as a plain response: a broken handshake (§4.1 step 2).
+      this.fail(handshakeError(res, this.key, this.protocols));
+      return;
+    }
+    const err = new WebSocketError('WS_ERR_UNEXPECTED_RESPONSE', `Unexpected server response: ${status}`);
+    if (this.ws.listenerCount('unexpected-response') === 0) {
+      this.fail(err);
+      return;
+    }
+    // `ws` semantics: the listener owns the response and should abort. If the request ends
+    // without that, the WebSocket still closes (1006) instead of staying CONNECTING.
+    req.on('close', () => {
+      if (req === this.req) this.fail(err);
+    });
+    this.ws.emit('unexpected-response', req, res);
+  }
+
+  private redirect(req: ClientRequest, location: string): void {
+    this.req = null;
+    req.destroy();
+    const max = this.options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    if (++this.redirects > max) {
+      this.fail(new WebSocketError('WS_ERR_TOO_MANY_REDIRECTS', `Maximum redirects exceeded (${max})`));
+      return;
+    }
+    let next: DialTarget;
+    try {
+      next = resolveLocation(location, this.target);
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    if (this.ws.listenerCount('redirect') === 0) this.dropCredentials(next);
+    setUrl(this.ws, next.url.href);
+    try {
+      this.send(next);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  /**
+   * Credentials meant for one server are not sent to another (as curl does): Authorization,
+   * Cookie and userinfo go when the host changes or TLS is dropped; a custom Host header goes
+   * when the host changes.
+   */
+  private dropCredentials(next: DialTarget): void {
+    const sameHost = next.origin === this.first.origin;
+    if (sameHost && (next.secure || !this.first.secure)) return;
+    const drop = sameHost ? ['authorization', 'cookie'] : ['authorization', 'cookie', 'host'];
+    this.headers = this.headers.filter(([name]) => !drop.includes(name.toLowerCase()));
+    this.sendAuth = false;
+  }
+
+  private onUpgrade(req: ClientRequest, res: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (req !== this.req || this.settled) {
+      socket.destroy();
+      return;
+    }
+    this.socket = socket;
+    let protocol: string;
+    try {
+      // `extensionNames: []`: nothing was offered, so any extension in the answer fails (§4.1 step 5).
+      protocol = verifyUpgradeResponse(res, { key: this.key, protocols: this.protocols, extensionNames: [] }).protocol;
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    this.ws.emitUpgrade(res);
+    // An `upgrade` listener may have closed the WebSocket, which aborted the handshake.
+    if (this.settled) return;
+    this.settle();
+    const options = this.options;
+    this.ws.attach(socket, head, {
+      role: 'client',
+      protocol,
+      extensions: '',
+      extension: null,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      autoPong: options.autoPong ?? true,
+      closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+    });
+  }
+
+  /** Marks the handshake finished and releases the timer; returns false if it already was. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.req = null;
+    this.socket = null;
+    return true;
+  }
+
+  /** Aborts the handshake: tears down the request and socket and reports `err` (then 1006). */
+  private fail(err: Error): void {
+    const req = this.req;
+    const socket = this.socket;
+    if (!this.settle()) return;
+    req?.destroy();
+    socket?.destroy();
+    this.ws.failHandshake(err);
+  }
+}
+
+/** The verification error for a 101 that Node did not treat as an upgrade. */
+function handshakeError(res: IncomingMessage, key: string, protocols: string[]): Error {
+  try {
+    verifyUpgradeResponse(res, { key, protocols, extensionNames: [] });
+  } catch (err) {
+    return err as Error;
+  }
+  return new WebSocketError('WS_ERR_HANDSHAKE', 'Invalid Upgrade header in server response');
+}
+
+type ConnectArgs = ClientRequestArgs & { servername?: string };
+
+function netConnect(options: ClientRequestArgs): Socket {
+  // `http` passes the request path as `path`, which `net.connect` would take for an IPC path.
+  return net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+}
+
+function tlsConnect(options: ConnectArgs): Socket {
+  const host = options.host ?? 'localhost';
+  // RFC 6066 §3: SNI carries host names only, never IP literals.
+  const servername = options.servername ?? (net.isIP(host) === 0 ? host : '');
+  return tls.connect({ ...(options as tls.ConnectionOptions), path: undefined, host, servername });
+}

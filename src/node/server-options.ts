@@ -1,0 +1,68 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+
+/** What `verifyClient` is told about a handshake. */
+export interface VerifyClientInfo {
+  /** The `Origin` header ('' when absent). */
+  origin: string;
+  /** `true` when the request came over TLS. */
+  secure: boolean;
+  /** The upgrade request. */
+  req: IncomingMessage;
+}
+
+/** Answer of an asynchronous `verifyClient`: accept, or refuse with a status, message and headers. */
+export type VerifyClientCallback = (
+  result: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string>,
+) => void;
+
+/** Decides whether to accept a handshake, synchronously or through the callback. */
+export type VerifyClient =
+  | ((info: VerifyClientInfo) => boolean)
+  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+
+/** Picks a subprotocol from the client's offer, or `false` for none. */
+export type HandleProtocols = (protocols: Set<string>, req: IncomingMessage) => string | false;
+
+/** Options of `new WebSocketServer(options)`, named as in the `ws` package. */
+export interface ServerOptions {
+  /** Port to listen on (the server creates its own HTTP server). */
+  port?: number;
+  /** Host to bind when `port` is given. */
+  host?: string;
+  /** Listen backlog when `port` is given. */
+  backlog?: number;
+  /** An existing HTTP(S) server whose `upgrade` requests this server handles. */
+  server?: HttpServer | HttpsServer;
+  /** Handle upgrades only through {@link WebSocketServer.handleUpgrade}. */
+  noServer?: boolean;
+  /** Accept only upgrades whose path (without query) equals this. */
+  path?: string;
+  /** Largest message accepted, in bytes (default 1 MiB; larger messages close with 1009). */
+  maxPayload?: number;
+  /** Most frames one message may be split into (default 1,048,576; memory is bounded by `maxPayload`). */
+  maxFragments?: number;
+  /** Chooses the subprotocol (default: the first one offered). */
+  handleProtocols?: HandleProtocols;
+  /** Accepts or refuses a handshake (refused: 401 unless a code is given). */
+  verifyClient?: VerifyClient;
+  /**
+   * Origins allowed for browser requests whose `Origin` differs from `Host`, e.g.
+   * `['https://app.example.com']`; `['*']` allows any. Requests without `Origin` always pass.
+   * Default: only same-origin browser requests (others get 403).
+   */
+  allowedOrigins?: readonly string[];
+  /** permessage-deflate settings; accepted for `ws` compatibility (not negotiated yet). */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** Track connections in `server.clients` (default `true`). */
+  clientTracking?: boolean;
+  /** Milliseconds allowed for the upgrade request's headers and an asynchronous `verifyClient` (default 10,000). */
+  handshakeTimeout?: number;
+  /** Milliseconds to wait for a peer's half of the close handshake before destroying its socket (default 30,000). */
+  closeTimeout?: number;
+  /** Answer pings automatically (default `true`). */
+  autoPong?: boolean;
+}

@@ -1,0 +1,277 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
+import { WebSocketError } from '../core/errors.js';
+import {
+  acceptResponseLines,
+  buildRejectResponse,
+  checkUpgradeRequest,
+  formatResponseHead,
+  isOriginAllowed,
+} from '../core/handshake.js';
+import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
+import { DEFAULT_CLOSE_TIMEOUT, WebSocket } from './websocket.js';
+
+/** Default time allowed for an upgrade request's headers and an async `verifyClient` (ms). */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+/**
+ * A WebSocket server: on its own port, attached to an existing HTTP(S) server, or fed through
+ * {@link WebSocketServer.handleUpgrade} (`noServer`). Events and options follow the `ws`
+ * package. Unlike `ws` 8, `close()` also closes every client (1001) and waits for them.
+ */
+export class WebSocketServer extends EventEmitter {
+  /** Open connections (when `clientTracking` is on). */
+  readonly clients: Set<WebSocket>;
+  /** The options in effect. */
+  readonly options: Readonly<ServerOptions>;
+  private httpServer: HttpServer | null = null;
+  private ownsServer = false;
+  private state = RUNNING;
+  private detach: (() => void) | null = null;
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const hasPort = options.port !== undefined && options.port !== null;
+    if ([hasPort, options.server !== undefined, options.noServer === true].filter(Boolean).length !== 1) {
+      throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
+    }
+    this.options = options;
+    this.clients = new Set();
+    if (hasPort) {
+      const server = createServer(refuseHttp);
+      const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+      // A slow upgrade request holds a socket; bound how long its headers may take.
+      if (timeout > 0) server.headersTimeout = timeout;
+      this.ownsServer = true;
+      this.bind(server);
+      server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.server) {
+      this.bind(options.server as HttpServer);
+    }
+  }
+
+  private bind(server: HttpServer): void {
+    this.httpServer = server;
+    const onListening = (): void => {
+      this.emit('listening');
+    };
+    const onError = (err: Error): void => {
+      this.emit('error', err);
+    };
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (!this.shouldHandle(req)) {
+        // Another WebSocketServer on the same HTTP server may own this path.
+        if (server.listenerCount('upgrade') === 1) abort(socket, 400, 'Unknown WebSocket path');
+        return;
+      }
+      this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+    };
+    server.on('listening', onListening);
+    server.on('error', onError);
+    server.on('upgrade', onUpgrade);
+    this.detach = () => {
+      server.off('listening', onListening);
+      server.off('error', onError);
+      server.off('upgrade', onUpgrade);
+    };
+  }
+
+  /** The bound address (own or attached server); `null` in `noServer` mode. */
+  address(): AddressInfo | string | null {
+    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    return this.httpServer?.address() ?? null;
+  }
+
+  /** Whether this server handles the request; by default, checks the `path` option. */
+  shouldHandle(req: IncomingMessage): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    return (q === -1 ? url : url.slice(0, q)) === path;
+  }
+
+  /**
+   * Completes (or refuses) the upgrade of `req`. On success `cb(ws, req)` is called with the
+   * open WebSocket; on failure an HTTP error response is written and the socket closed (or,
+   * when `wsClientError` has listeners, they get the error, socket and request instead).
+   */
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    cb: (ws: WebSocket, req: IncomingMessage) => void,
+  ): void {
+    socket.on('error', onHandshakeSocketError);
+    const check = checkUpgradeRequest(req);
+    if (!check.ok) {
+      this.refuse(req, socket, check.status, check.message, check.headers);
+      return;
+    }
+    if (this.state !== RUNNING) {
+      this.refuse(req, socket, 503, 'Server is shutting down');
+      return;
+    }
+    // Cross-site browser requests are refused unless their origin is listed.
+    if (!isOriginAllowed(check.origin, headerValue(req.headers.host), this.options.allowedOrigins)) {
+      this.refuse(req, socket, 403, 'Origin not allowed');
+      return;
+    }
+    let protocol = '';
+    if (check.protocols.length > 0) {
+      const chosen = this.options.handleProtocols
+        ? this.options.handleProtocols(new Set(check.protocols), req)
+        : check.protocols[0];
+      if (typeof chosen === 'string') protocol = chosen;
+    }
+    const verify = this.options.verifyClient;
+    if (verify === undefined) {
+      this.completeUpgrade(req, socket, head, check.key, protocol, cb);
+      return;
+    }
+    const info: VerifyClientInfo = {
+      origin: check.origin ?? '',
+      secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
+      req,
+    };
+    if (verify.length < 2) {
+      if ((verify as (info: VerifyClientInfo) => boolean)(info)) this.completeUpgrade(req, socket, head, check.key, protocol, cb);
+      else this.refuse(req, socket, 401);
+      return;
+    }
+    let answered = false;
+    const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const timer = timeout > 0 ? setTimeout(() => answer(false, 503, 'Handshake verification timed out'), timeout) : null;
+    const answer: VerifyClientCallback = (ok, code, message, headers) => {
+      if (answered) return;
+      answered = true;
+      if (timer) clearTimeout(timer);
+      if (ok) this.completeUpgrade(req, socket, head, check.key, protocol, cb);
+      else this.refuse(req, socket, code ?? 401, message, headers);
+    };
+    (verify as (info: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, answer);
+  }
+
+  private completeUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    key: string,
+    protocol: string,
+    cb: (ws: WebSocket, req: IncomingMessage) => void,
+  ): void {
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (this.state !== RUNNING) {
+      this.refuse(req, socket, 503, 'Server is shutting down');
+      return;
+    }
+    // RFC 6455 §4.2.2: the server's opening handshake.
+    const headers = acceptResponseLines(key, protocol, '');
+    this.emit('headers', headers, req);
+    socket.write(formatResponseHead(headers));
+    socket.off('error', onHandshakeSocketError);
+
+    const ws = new WebSocket(null);
+    ws.attach(socket, head, {
+      role: 'server',
+      protocol,
+      extensions: '',
+      extension: null,
+      maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      autoPong: this.options.autoPong ?? true,
+      closeTimeout: this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+    });
+    if (this.options.clientTracking !== false) {
+      this.clients.add(ws);
+      ws.on('close', () => {
+        this.clients.delete(ws);
+        if (this.state === CLOSING && this.clients.size === 0) this.finishClose();
+      });
+    }
+    cb(ws, req);
+  }
+
+  private refuse(
+    req: IncomingMessage,
+    socket: Duplex,
+    status: number,
+    message?: string,
+    headers?: Record<string, string>,
+  ): void {
+    if (this.listenerCount('wsClientError') > 0) {
+      const err = new WebSocketError('WS_ERR_HANDSHAKE', message ?? `Handshake refused with status ${status}`);
+      (err as WebSocketError & { statusCode?: number }).statusCode = status;
+      this.emit('wsClientError', err, socket, req);
+      return;
+    }
+    abort(socket, status, message, headers);
+  }
+
+  /**
+   * Stops accepting connections, closes every client with 1001 and waits for them (each is
+   * destroyed after `closeTimeout` at the latest), closes the HTTP server if this server
+   * created it, then emits `close` and calls `cb`.
+   */
+  close(cb?: (err?: Error) => void): void {
+    if (cb) this.once('close', () => cb(this.closeError ?? undefined));
+    if (this.state !== RUNNING) {
+      if (this.state === CLOSED) {
+        this.closeError = new Error('The server is not running');
+        process.nextTick(() => this.emit('close'));
+      }
+      return;
+    }
+    this.state = CLOSING;
+    this.detach?.();
+    this.detach = null;
+    for (const ws of this.clients) ws.close(1001, 'Server shutting down');
+    if (this.clients.size === 0) this.finishClose();
+  }
+
+  private closeError: Error | null = null;
+
+  private finishClose(): void {
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    const server = this.httpServer;
+    if (this.ownsServer && server !== null) {
+      server.closeIdleConnections();
+      server.close(() => this.emit('close'));
+      return;
+    }
+    process.nextTick(() => this.emit('close'));
+  }
+}
+
+function refuseHttp(_req: IncomingMessage, res: ServerResponse): void {
+  const body = 'Upgrade Required';
+  res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body), Upgrade: 'websocket' });
+  res.end(body);
+}
+
+function abort(socket: Duplex, status: number, message?: string, headers?: Record<string, string>): void {
+  socket.off('error', onHandshakeSocketError);
+  socket.on('error', onHandshakeSocketError);
+  if (socket.writable) socket.end(buildRejectResponse(status, message, headers));
+  socket.once('finish', () => socket.destroy());
+  // Do not wait forever for a peer that never reads the response.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function onHandshakeSocketError(this: Duplex): void {
+  this.destroy();
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,196 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Connection, type ConnectionHandler, type ConnectionOptions, type SendCallback } from '../core/connection.js';
+import { CloseCode } from '../core/constants.js';
+import type { WebSocketError } from '../core/errors.js';
+
+/** What a {@link Transport} reports to the WebSocket that owns it. */
+export interface TransportOwner {
+  onTransportMessage(data: Buffer, isBinary: boolean): void;
+  onTransportPing(data: Buffer): void;
+  onTransportPong(data: Buffer): void;
+  onTransportCloseFrame(code: number, reason: Buffer): void;
+  onTransportError(err: WebSocketError): void;
+  onTransportDrain(): void;
+  /** The socket closed; `code` and `reason` are final. */
+  onTransportClosed(code: number, reason: Buffer, wasClean: boolean): void;
+}
+
+/** Settings of a {@link Transport}. */
+export interface TransportOptions extends ConnectionOptions {
+  /** Milliseconds to wait for the peer's close frame or FIN before destroying the socket. */
+  closeTimeout: number;
+}
+
+/**
+ * Binds a {@link Connection} to a Node stream socket: socket chunks go in, frames come out as
+ * corked writes (frames produced in the same tick leave in one write), reading pauses while a
+ * message is decoded, and a timer bounds the wait for the peer's side of the close handshake.
+ */
+export class Transport implements ConnectionHandler {
+  /** The protocol state machine. */
+  readonly connection: Connection;
+  /** The underlying socket (any Duplex works; TCP sockets get Nagle disabled). */
+  readonly socket: Duplex;
+  private readonly owner: TransportOwner;
+  private readonly closeTimeout: number;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private corked = false;
+  private reading = true;
+  private userPaused = false;
+  private closed = false;
+
+  constructor(owner: TransportOwner, socket: Duplex, head: Buffer | undefined, options: TransportOptions) {
+    this.owner = owner;
+    this.socket = socket;
+    this.closeTimeout = options.closeTimeout;
+    this.connection = new Connection(this, options);
+    const tcp = socket as Partial<Socket>;
+    tcp.setTimeout?.(0);
+    tcp.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.connection.receive(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => this.onClose());
+    socket.on('error', () => this.onSocketError());
+    socket.on('drain', () => this.owner.onTransportDrain());
+    // Bytes that arrived with the upgrade are parsed once listeners are attached.
+    if (head !== undefined && head.length > 0) socket.unshift(head);
+    if (socket.isPaused()) socket.resume();
+  }
+
+  /** Bytes written but not yet flushed to the kernel. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  /** `true` when the socket's write buffer is below its high-water mark. */
+  get writable(): boolean {
+    return !this.socket.writableNeedDrain;
+  }
+
+  // ---- ConnectionHandler ----
+
+  write(data: Buffer, cb?: SendCallback): void {
+    const socket = this.socket;
+    if (this.closed || socket.destroyed) {
+      if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
+      return;
+    }
+    // Cork once per tick: frames produced in the same tick leave in a single writev.
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
+    if (cb) socket.write(data, cb);
+    else socket.write(data);
+  }
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.owner.onTransportMessage(data, isBinary);
+  }
+
+  onPing(data: Buffer): void {
+    this.owner.onTransportPing(data);
+  }
+
+  onPong(data: Buffer): void {
+    this.owner.onTransportPong(data);
+  }
+
+  onCloseFrame(code: number, reason: Buffer): void {
+    this.owner.onTransportCloseFrame(code, reason);
+  }
+
+  onProtocolError(err: WebSocketError): void {
+    this.owner.onTransportError(err);
+  }
+
+  endTransport(): void {
+    this.flush();
+    if (!this.socket.writableEnded) this.socket.end();
+    this.armCloseTimer();
+  }
+
+  awaitClose(): void {
+    this.armCloseTimer();
+  }
+
+  setReading(reading: boolean): void {
+    this.reading = reading;
+    this.applyReading();
+  }
+
+  // ---- commands from the WebSocket ----
+
+  /** Stops reading and delivering messages. */
+  pause(): void {
+    this.userPaused = true;
+    this.connection.pause();
+    this.applyReading();
+  }
+
+  /** Resumes reading and delivers held messages. */
+  resume(): void {
+    this.userPaused = false;
+    this.applyReading();
+    this.connection.resume();
+  }
+
+  /** Destroys the socket at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Writes out corked frames now. */
+  flush(): void {
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  }
+
+  private applyReading(): void {
+    const socket = this.socket;
+    if (this.reading && !this.userPaused) {
+      if (socket.isPaused()) socket.resume();
+    } else if (!socket.isPaused()) {
+      socket.pause();
+    }
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== null || this.closed) return;
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeout);
+    this.closeTimer.unref();
+  }
+
+  private onEnd(): void {
+    // The peer sent FIN: nothing more can arrive, so finish our side too.
+    this.connection.receiveEnd();
+    this.flush();
+    if (!this.socket.writableEnded) this.socket.end();
+  }
+
+  private onSocketError(): void {
+    // A reset or write after the peer left: the connection is over (reported as 1006 on close).
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    const connection = this.connection;
+    connection.receiveEnd();
+    const clean = connection.closeSent && connection.closeReceived;
+    const code = connection.closeReceived ? connection.closeCode : CloseCode.Abnormal;
+    this.owner.onTransportClosed(code, connection.closeReceived ? connection.closeReason : EMPTY, clean);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function uncork(transport: Transport): void {
+  transport.flush();
+}

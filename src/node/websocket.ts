@@ -1,0 +1,421 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { MAX_CONTROL_PAYLOAD } from '../core/constants.js';
+import { WebSocketError } from '../core/errors.js';
+import type { MessageExtension } from '../core/extension.js';
+import { dial } from './client.js';
+import type { ClientOptions } from './client-options.js';
+import { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent, type WsListenerOptions } from './events.js';
+import { type SendData, toPayload } from './send-data.js';
+import { Transport } from './transport.js';
+
+/** How binary messages are handed to listeners. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
+
+/** Options of {@link WebSocket.send}. */
+export interface SendOptions {
+  /** Send as a binary message (default: `true` unless `data` is a string). */
+  binary?: boolean;
+  /** Compress when permessage-deflate was negotiated (default `true`). */
+  compress?: boolean;
+  /** `false` sends a fragment; the message continues with the next `send` (default `true`). */
+  fin?: boolean;
+  /** Accepted for `ws` compatibility and ignored: clients always mask, servers never do. */
+  mask?: boolean;
+}
+
+/** Callback of `send`, `ping` and `pong`: called once the data was written, or with an error. */
+export type SendCallback = (err?: Error | null) => void;
+
+/** What the server or the client dialer passes to a WebSocket once the handshake succeeded. */
+export interface AttachOptions {
+  role: 'client' | 'server';
+  protocol: string;
+  extensions: string;
+  extension: MessageExtension | null;
+  maxPayload: number;
+  autoPong: boolean;
+  closeTimeout: number;
+}
+
+/** Default wait for the peer's half of the close handshake (milliseconds). */
+export const DEFAULT_CLOSE_TIMEOUT = 30_000;
+
+type ListenerEntry = { type: string; listener: (event: never) => void; wrapper: (...args: unknown[]) => void };
+
+const kListeners = Symbol('listeners');
+
+/**
+ * A WebSocket connection, for both roles: the server creates one per accepted upgrade, and
+ * `new WebSocket(url)` dials a server. Its events and methods follow the `ws` package, plus
+ * WHATWG-style `addEventListener` and `on*` handlers.
+ */
+export class WebSocket extends EventEmitter {
+  /** The connection is being established. */
+  static readonly CONNECTING = 0;
+  /** The connection is open. */
+  static readonly OPEN = 1;
+  /** The close handshake is in progress. */
+  static readonly CLOSING = 2;
+  /** The connection is closed. */
+  static readonly CLOSED = 3;
+
+  /** The connection is being established. */
+  readonly CONNECTING = 0;
+  /** The connection is open. */
+  readonly OPEN = 1;
+  /** The close handshake is in progress. */
+  readonly CLOSING = 2;
+  /** The connection is closed. */
+  readonly CLOSED = 3;
+
+  /** How binary messages are delivered (default `nodebuffer`). */
+  binaryType: BinaryType = 'nodebuffer';
+
+  private state = 0;
+  private transport: Transport | null = null;
+  private protocolValue = '';
+  private extensionsValue = '';
+  private urlValue = '';
+  private errorEmitted = false;
+  private [kListeners]: ListenerEntry[] | undefined;
+  /** @internal Aborts the handshake in progress (client role). */
+  abortHandshake: ((err: Error) => void) | null = null;
+
+  /**
+   * Dials `address` (`ws:`, `wss:`, `ws+unix:`, or `http:`/`https:`). Servers create instances
+   * with `address` null.
+   */
+  constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+    super();
+    if (address === null) return;
+    let list: string[] = [];
+    let opts = options;
+    if (typeof protocols === 'string') list = [protocols];
+    else if (Array.isArray(protocols)) list = protocols;
+    else if (protocols !== undefined && protocols !== null) opts = protocols;
+    this.urlValue = typeof address === 'string' ? address : address.href;
+    dial(this, address, list, opts ?? {});
+  }
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState(): number {
+    return this.state;
+  }
+
+  /** The subprotocol the server selected ('' if none). */
+  get protocol(): string {
+    return this.protocolValue;
+  }
+
+  /** The negotiated extensions, as in the `Sec-WebSocket-Extensions` response header. */
+  get extensions(): string {
+    return this.extensionsValue;
+  }
+
+  /** The URL dialled (client role); '' on the server side. */
+  get url(): string {
+    return this.urlValue;
+  }
+
+  /** Bytes queued for sending and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.transport === null ? 0 : this.transport.bufferedAmount;
+  }
+
+  /** `true` while {@link pause} is in effect. */
+  get isPaused(): boolean {
+    return this.transport !== null && this.transport.connection.isPaused;
+  }
+
+  /**
+   * Sends a message. Strings are sent as text, anything else as binary unless
+   * `options.binary` says otherwise. Returns `false` when the socket's write buffer is at or
+   * above its high-water mark (wait for `drain`); the data is queued either way.
+   * Throws if the connection is still CONNECTING; after it closed, `cb` gets an error.
+   */
+  send(data: SendData, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (this.state === 0) throw notOpenError(this.state);
+    const payload = toPayload(data);
+    const transport = this.transport;
+    if (transport === null || this.state !== 1) {
+      if (cb) {
+        const callback = cb;
+        process.nextTick(() => callback(notOpenError(this.state)));
+      }
+      return false;
+    }
+    transport.connection.send(
+      payload,
+      {
+        binary: options?.binary ?? typeof data !== 'string',
+        fin: options?.fin ?? true,
+        compress: options?.compress ?? true,
+      },
+      cb,
+    );
+    return transport.writable;
+  }
+
+  /** Sends a ping; `data` is at most 125 bytes (RangeError otherwise). */
+  ping(data?: SendData, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.control(true, data, mask, cb);
+  }
+
+  /** Sends an unsolicited pong; `data` is at most 125 bytes (RangeError otherwise). */
+  pong(data?: SendData, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.control(false, data, mask, cb);
+  }
+
+  private control(isPing: boolean, data: SendData | undefined, mask: boolean | SendCallback | undefined, cb?: SendCallback): void {
+    if (typeof mask === 'function') cb = mask;
+    if (this.state === 0) throw notOpenError(this.state);
+    const payload = toPayload(data);
+    // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
+    const transport = this.transport;
+    if (transport === null || this.state !== 1) {
+      if (cb) {
+        const callback = cb;
+        process.nextTick(() => callback(notOpenError(this.state)));
+      }
+      return;
+    }
+    if (isPing) transport.connection.ping(payload, cb);
+    else transport.connection.pong(payload, cb);
+  }
+
+  /**
+   * Starts the close handshake. `code` must be 1000 or 3000-4999 (or another code valid on the
+   * wire); `reason` at most 123 bytes of UTF-8. Throws TypeError/RangeError before sending
+   * anything when they are not. Messages sent earlier are sent first.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (this.state === 3) return;
+    if (this.state === 0) {
+      this.abortHandshake?.(new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket was closed before the connection was established'));
+      return;
+    }
+    const transport = this.transport as Transport;
+    const connection = transport.connection;
+    if (connection.closeSent) {
+      if (connection.closeReceived && connection.role === 'server') transport.endTransport();
+      return;
+    }
+    connection.close(code, reason);
+    this.state = 2;
+  }
+
+  /** Destroys the connection at once, without a close handshake (reported as 1006). */
+  terminate(): void {
+    if (this.state === 3) return;
+    if (this.state === 0) {
+      this.abortHandshake?.(new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket was closed before the connection was established'));
+      return;
+    }
+    this.state = 2;
+    this.transport?.destroy();
+  }
+
+  /** Stops reading: no `message` events until {@link resume}; the peer is slowed by TCP backpressure. */
+  pause(): void {
+    if (this.state === 0 || this.state === 3) return;
+    this.transport?.pause();
+  }
+
+  /** Resumes reading after {@link pause}. */
+  resume(): void {
+    if (this.state === 0 || this.state === 3) return;
+    this.transport?.resume();
+  }
+
+  // ---- WHATWG-style listeners ----
+
+  /** Adds a WHATWG-style listener for `open`, `message`, `close` or `error`. */
+  addEventListener(type: string, listener: (event: never) => void, options?: WsListenerOptions): void {
+    const list = (this[kListeners] ??= []);
+    if (list.some((e) => e.type === type && e.listener === listener)) return;
+    const wrapper = this.eventWrapper(type, listener as (event: WsEvent) => void);
+    if (wrapper === null) return;
+    const entry: ListenerEntry = { type, listener, wrapper };
+    list.push(entry);
+    if (options?.once) {
+      const onceWrapper = (...args: unknown[]): void => {
+        this.removeEventListener(type, listener);
+        wrapper(...args);
+      };
+      entry.wrapper = onceWrapper;
+    }
+    this.on(type, entry.wrapper);
+  }
+
+  /** Removes a listener added with {@link addEventListener}. */
+  removeEventListener(type: string, listener: (event: never) => void): void {
+    const list = this[kListeners];
+    if (!list) return;
+    const index = list.findIndex((e) => e.type === type && e.listener === listener);
+    if (index < 0) return;
+    const [entry] = list.splice(index, 1);
+    if (entry) this.off(type, entry.wrapper);
+  }
+
+  /** WHATWG `onopen` handler. */
+  get onopen(): ((event: WsEvent) => void) | null {
+    return this.handler('open');
+  }
+  set onopen(fn: ((event: WsEvent) => void) | null) {
+    this.setHandler('open', fn);
+  }
+  /** WHATWG `onmessage` handler. */
+  get onmessage(): ((event: WsMessageEvent) => void) | null {
+    return this.handler('message');
+  }
+  set onmessage(fn: ((event: WsMessageEvent) => void) | null) {
+    this.setHandler('message', fn);
+  }
+  /** WHATWG `onclose` handler. */
+  get onclose(): ((event: WsCloseEvent) => void) | null {
+    return this.handler('close');
+  }
+  set onclose(fn: ((event: WsCloseEvent) => void) | null) {
+    this.setHandler('close', fn);
+  }
+  /** WHATWG `onerror` handler. */
+  get onerror(): ((event: WsErrorEvent) => void) | null {
+    return this.handler('error');
+  }
+  set onerror(fn: ((event: WsErrorEvent) => void) | null) {
+    this.setHandler('error', fn);
+  }
+
+  private handler<E>(type: string): ((event: E) => void) | null {
+    const entry = this[kListeners]?.find((e) => e.type === type && (e.listener as { [kOnHandler]?: true })[kOnHandler]);
+    return entry ? (entry.listener as unknown as (event: E) => void) : null;
+  }
+
+  private setHandler<E>(type: string, fn: ((event: E) => void) | null): void {
+    const current = this.handler(type);
+    if (current) this.removeEventListener(type, current as (event: never) => void);
+    if (typeof fn !== 'function') return;
+    (fn as { [kOnHandler]?: true })[kOnHandler] = true;
+    this.addEventListener(type, fn as (event: never) => void);
+  }
+
+  private eventWrapper(type: string, listener: (event: WsEvent) => void): ((...args: unknown[]) => void) | null {
+    switch (type) {
+      case 'open':
+        return () => listener.call(this, new WsEvent('open', this));
+      case 'message':
+        return (data, isBinary) =>
+          listener.call(this, new WsMessageEvent(isBinary ? data : (data as Buffer).toString('utf8'), this));
+      case 'close':
+        return (code, reason) =>
+          listener.call(this, new WsCloseEvent(code as number, (reason as Buffer).toString('utf8'), code !== 1006, this));
+      case 'error':
+        return (err) => listener.call(this, new WsErrorEvent(err as Error, this));
+      default:
+        return null;
+    }
+  }
+
+  // ---- used by the server and the client dialer ----
+
+  /** @internal Takes over an upgraded socket. */
+  attach(socket: Duplex, head: Buffer | undefined, options: AttachOptions): void {
+    this.protocolValue = options.protocol;
+    this.extensionsValue = options.extensions;
+    this.transport = new Transport(this, socket, head, {
+      role: options.role,
+      maxPayload: options.maxPayload,
+      autoPong: options.autoPong,
+      extension: options.extension,
+      closeTimeout: options.closeTimeout,
+    });
+    this.abortHandshake = null;
+    this.state = 1;
+    this.emit('open');
+  }
+
+  /** @internal The handshake failed (client role): `error`, then `close` with 1006. */
+  failHandshake(err: Error): void {
+    if (this.state === 3) return;
+    this.abortHandshake = null;
+    this.state = 2;
+    this.emitError(err);
+    this.state = 3;
+    this.emit('close', 1006, EMPTY);
+  }
+
+  /** @internal Emits `upgrade` (client role) with the 101 response. */
+  emitUpgrade(res: IncomingMessage): void {
+    this.emit('upgrade', res);
+  }
+
+  // ---- TransportOwner ----
+
+  /** @internal */
+  onTransportMessage(data: Buffer, isBinary: boolean): void {
+    if (!isBinary || this.binaryType === 'nodebuffer') this.emit('message', data, isBinary);
+    else if (this.binaryType === 'arraybuffer') this.emit('message', toArrayBuffer(data), true);
+    else this.emit('message', [data], true);
+  }
+
+  /** @internal */
+  onTransportPing(data: Buffer): void {
+    this.emit('ping', data);
+  }
+
+  /** @internal */
+  onTransportPong(data: Buffer): void {
+    this.emit('pong', data);
+  }
+
+  /** @internal */
+  onTransportCloseFrame(): void {
+    if (this.state === 1) this.state = 2;
+  }
+
+  /** @internal */
+  onTransportError(err: WebSocketError): void {
+    this.state = 2;
+    this.emitError(err);
+  }
+
+  /** @internal */
+  onTransportDrain(): void {
+    this.emit('drain');
+  }
+
+  /** @internal */
+  onTransportClosed(code: number, reason: Buffer): void {
+    this.state = 3;
+    this.emit('close', code, reason);
+  }
+
+  /** Emits `error` once, and only when someone listens: a peer's mistake never crashes the process. */
+  private emitError(err: Error): void {
+    if (this.errorEmitted) return;
+    this.errorEmitted = true;
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+}
+
+const kOnHandler = Symbol('onHandler');
+const EMPTY = Buffer.alloc(0);
+
+function toArrayBuffer(data: Buffer): ArrayBuffer {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
+    return data.buffer;
+  }
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
+
+function notOpenError(state: number): WebSocketError {
+  const names = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
+  return new WebSocketError('WS_ERR_NOT_OPEN', `WebSocket is not open: readyState ${state} (${names[state] ?? state})`);
+}
