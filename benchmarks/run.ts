@@ -7,6 +7,7 @@
  *   npm run bench:quick           1 round, short windows, < 2 min
  *   tsx benchmarks/run.ts [--quick] [--only a,b,f] [--servers ours,ws,ws-noaddons,net]
  *                         [--rounds N] [--warmup S] [--duration S] [--idle-conns N] [--ours build|tsx]
+ *                         [--quiet-wait S]   total seconds to spend waiting for an idle machine (0 = never)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,8 +15,9 @@ import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareOurs } from './lib/build-ours.js';
+import { waitForQuiet } from './lib/cpu-load.js';
 import { prepareLoadgen } from './lib/loadgen-process.js';
-import { measureEcho, measureHandshake, measureMemory, type RunRecord } from './lib/measure.js';
+import { FOREIGN_CPU_WARN_PCT, measureEcho, measureHandshake, measureMemory, type RunRecord } from './lib/measure.js';
 import { canPin, childFdLimit } from './lib/pinning.js';
 import { formatValue, median, renderTable } from './lib/report.js';
 import { deflateSkipReason, FULL, QUICK, SCENARIOS, type Budget, type Scenario } from './lib/scenarios.js';
@@ -40,6 +42,9 @@ if (option('idle-conns')) budget.idleConns = Number(option('idle-conns'));
 const only = option('only')?.split(',');
 const wanted = option('servers')?.split(',');
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+// The machine may be shared (other people's test runs): before each run, wait for it to go idle, up
+// to a total budget so a busy machine slows the suite down by a bounded amount.
+let quietBudgetMs = Number(option('quiet-wait') ?? (quick ? 20 : 180)) * 1000;
 
 // --- prepare: generator, ws6455, server list -------------------------------------------------------
 const tool = prepareLoadgen(root);
@@ -82,6 +87,11 @@ for (const scenario of scenarios) {
   for (let round = 0; round < budget.rounds; round++) {
     const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerSpec);
     for (const spec of order) {
+      if (quietBudgetMs > 0) {
+        const q = await waitForQuiet(quietBudgetMs);
+        quietBudgetMs -= q.waitedMs;
+        if (q.waitedMs > 1000) log(`    waited ${(q.waitedMs / 1000).toFixed(1)} s for other processes to finish${q.quiet ? '' : ' (gave up)'}`);
+      }
       const rec =
         scenario.kind === 'echo'
           ? await measureEcho(scenario, spec, round, budget, tool, root)
@@ -106,6 +116,8 @@ interface Cell {
   failed: number;
   serverCpuPct: number | null;
   loadgenCpuMaxPct: number | null;
+  /** Runs during which other processes took noticeable CPU from our cores. */
+  disturbed: number;
 }
 const summary: Record<string, Record<string, Cell>> = {};
 for (const scenario of scenarios) {
@@ -121,6 +133,7 @@ for (const scenario of scenarios) {
       failed: runs.length - ok.length,
       serverCpuPct: median(ok.map((r) => r.serverCpuPct ?? NaN)),
       loadgenCpuMaxPct: lg.length > 0 ? Math.max(...lg) : null,
+      disturbed: ok.filter((r) => r.foreignCpuPct && Math.max(r.foreignCpuPct.serverCore, r.foreignCpuPct.loadgenCore) > FOREIGN_CPU_WARN_PCT).length,
     };
   }
   const base = row.ws?.median ?? null;
@@ -133,7 +146,8 @@ function cellText(scenario: Scenario, cell: Cell | undefined): string {
   if (cell.median === null) return `FAILED ${cell.failed}/${cell.runs}`;
   const ratio = cell.ratio === null ? '' : ` x${cell.ratio.toFixed(2)}`;
   const failed = cell.failed > 0 ? ` (${cell.failed} failed)` : '';
-  return `${formatValue(cell.median)}${ratio}${failed}`;
+  const mark = cell.disturbed > 0 ? '!' : '';
+  return `${formatValue(cell.median)}${ratio}${failed}${mark}`;
 }
 
 const header = ['', 'scenario', 'unit', ...servers.map((s) => s.label)];
@@ -210,6 +224,12 @@ console.log(renderTable(rows));
 console.log('');
 console.log(renderTable(cpuRows));
 for (const [id, why] of skipped) console.log(`${id}: skipped, ${why}`);
+const disturbed = records.filter((r) => r.foreignCpuPct && Math.max(r.foreignCpuPct.serverCore, r.foreignCpuPct.loadgenCore) > FOREIGN_CPU_WARN_PCT);
+if (disturbed.length > 0) {
+  console.log(
+    `! ${disturbed.length} of ${records.length} runs shared a core with other processes (> ${FOREIGN_CPU_WARN_PCT}% of a core): treat those cells as noise and rerun on an idle machine`,
+  );
+}
 if (fdNote) console.log(`note: ${fdNote}`);
 const failures = records.filter((r) => r.error);
 for (const f of failures) console.log(`FAILED [${f.scenario} r${f.round + 1} ${f.server}]: ${f.error}`);

@@ -2,7 +2,7 @@
  * ws6455: a strict, fast RFC 6455 WebSocket server and client for Node.js.
  * @packageDocumentation
  */
-export { WebSocket, DEFAULT_CLOSE_TIMEOUT } from './node/websocket.js';
+export { WebSocket } from './node/websocket.js';
 export type { BinaryType, SendOptions, SendCallback } from './node/websocket.js';
 export { WebSocketServer, DEFAULT_HANDSHAKE_TIMEOUT } from './node/server.js';
 export type {
@@ -23,4 +23,5 @@ export {
   Opcode,
   DEFAULT_MAX_PAYLOAD,
   DEFAULT_MAX_FRAGMENTS,
+  DEFAULT_CLOSE_TIMEOUT,
 } from './core/constants.js';

@@ -35,6 +35,8 @@ export interface LoadgenResult {
   cpuPct: number;
   errors: number;
   sizeMismatch: number;
+  /** Handshake mode: cycles where the server had not closed TCP 1 s after its Close frame. */
+  clientClosedFirst?: number;
   firstError: string;
 }
 
@@ -63,6 +65,8 @@ export interface LoadgenHooks {
   onMeasureStart?: () => void;
   /** Idle mode: all connections are open; call `release` to let the generator close them and exit. */
   onReady?: (release: () => void) => void;
+  /** The window is over and the result printed; the generator now closes its connections. */
+  onResult?: (result: LoadgenResult) => void;
 }
 
 /** Runs the generator pinned to its core and resolves with its result line. */
@@ -94,7 +98,10 @@ export function runLoadgen(
       }
       if (msg.event === 'measure-start') hooks.onMeasureStart?.();
       else if (msg.event === 'ready') hooks.onReady?.(() => child.stdin.end());
-      else if (msg.event === 'result') result = msg as unknown as LoadgenResult;
+      else if (msg.event === 'result') {
+        result = msg as unknown as LoadgenResult;
+        hooks.onResult?.(result);
+      }
     });
     child.once('exit', (code) => {
       clearTimeout(timer);

@@ -3,8 +3,9 @@
  * heap state, JIT feedback and leftover sockets from one run out of the next.
  */
 import type { StatsMessage } from '../servers/control.js';
+import { busyBetween, readCpuTimes, type CpuTimes } from './cpu-load.js';
 import { runLoadgen, type LoadgenResult, type LoadgenTool } from './loadgen-process.js';
-import { SERVER_CPU } from './pinning.js';
+import { canPin, LOADGEN_CPU, SERVER_CPU } from './pinning.js';
 import type { Budget, Scenario } from './scenarios.js';
 import { ServerProcess, type ServerSpec } from './server-process.js';
 
@@ -22,8 +23,13 @@ export interface RunRecord {
   serverCpuPct: number | null;
   serverMaxRssKb: number | null;
   serverErrors: number;
+  /** CPU that other processes took during the window, % of a core (server's core, generator's core). */
+  foreignCpuPct: { serverCore: number; loadgenCore: number } | null;
   extra: Record<string, number>;
 }
+
+/** Above this much foreign CPU on either core a run is flagged as disturbed. */
+export const FOREIGN_CPU_WARN_PCT = 15;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -45,6 +51,7 @@ function emptyRecord(scenario: Scenario, spec: ServerSpec, round: number): RunRe
     serverCpuPct: null,
     serverMaxRssKb: null,
     serverErrors: 0,
+    foreignCpuPct: null,
     extra: {},
   };
 }
@@ -80,6 +87,46 @@ async function withServer(
   return rec;
 }
 
+/** Snapshots taken at the start and end of the generator's counting window. */
+interface Window {
+  start?: { stats: Promise<StatsMessage>; cpu: CpuTimes | null };
+  end?: { stats: Promise<StatsMessage>; cpu: CpuTimes | null };
+}
+
+function windowHooks(server: ServerProcess, w: Window): { onMeasureStart: () => void; onResult: () => void } {
+  return {
+    onMeasureStart: () => (w.start = { stats: server.stats(), cpu: readCpuTimes() }),
+    onResult: () => (w.end = { stats: server.stats(), cpu: readCpuTimes() }),
+  };
+}
+
+/**
+ * Server CPU over the window, and how much CPU other processes took from the two cores. Without
+ * pinning the whole machine is compared with the sum of both processes.
+ */
+async function windowCpu(w: Window, rec: RunRecord): Promise<{ s0: StatsMessage; s1: StatsMessage } | null> {
+  if (!w.start || !w.end) return null;
+  const s0 = await w.start.stats;
+  const s1 = await w.end.stats;
+  rec.serverCpuPct = cpuPct(s0, s1);
+  const lgPct = rec.loadgen?.cpuPct ?? 0;
+  const c0 = w.start.cpu;
+  const c1 = w.end.cpu;
+  if (c0 && c1) {
+    const core = (cpu: string, ours: number): number => Math.max(0, (busyBetween(c0, c1, cpu)?.busyPct ?? ours) - ours);
+    rec.foreignCpuPct = canPin()
+      ? { serverCore: core(`cpu${SERVER_CPU}`, rec.serverCpuPct), loadgenCore: core(`cpu${LOADGEN_CPU}`, lgPct) }
+      : { serverCore: core('cpu', rec.serverCpuPct + lgPct), loadgenCore: 0 };
+    const f = rec.foreignCpuPct;
+    if (Math.max(f.serverCore, f.loadgenCore) > FOREIGN_CPU_WARN_PCT) {
+      rec.notes.push(
+        `machine busy: other processes used ${f.serverCore.toFixed(0)}% of the server's core and ${f.loadgenCore.toFixed(0)}% of the generator's`,
+      );
+    }
+  }
+  return { s0, s1 };
+}
+
 /** Flags generator-side trouble; a run whose connections failed en masse is not a number to trust. */
 function checkLoadgen(lg: LoadgenResult, rec: RunRecord, expectedConns: number): void {
   rec.loadgen = lg;
@@ -101,20 +148,13 @@ export function measureEcho(
   root: string,
 ): Promise<RunRecord> {
   return withServer(scenario, spec, round, root, async (server, rec) => {
-    // Filled in by the generator's callback; an object so the type checker does not narrow it away.
-    const mark: { start?: Promise<StatsMessage> } = {};
+    const w: Window = {};
     const args = ['--mode', 'echo', '--port', String(server.port), '--conns', String(scenario.conns)];
     args.push('--inflight', String(scenario.inflight), '--size', String(scenario.size));
     args.push('--warmup', String(budget.warmup), '--duration', String(budget.duration));
-    const lg = await runLoadgen(
-      tool,
-      args,
-      { onMeasureStart: () => (mark.start = server.stats()) },
-      (budget.warmup + budget.duration + 30) * 1000,
-      root,
-    );
-    const atEnd = await server.stats();
-    if (mark.start) rec.serverCpuPct = cpuPct(await mark.start, atEnd);
+    const lg = await runLoadgen(tool, args, windowHooks(server, w), (budget.warmup + budget.duration + 30) * 1000, root);
+    rec.loadgen = lg;
+    await windowCpu(w, rec);
     checkLoadgen(lg, rec, scenario.conns);
     rec.value = scenario.unit === 'MiB/s' ? lg.mibPerSec : lg.msgsPerSec;
     rec.extra = { msgsPerSec: lg.msgsPerSec, mibPerSec: lg.mibPerSec };
@@ -191,23 +231,19 @@ export function measureHandshake(
   root: string,
 ): Promise<RunRecord> {
   return withServer(scenario, spec, round, root, async (server, rec) => {
-    const mark: { start?: Promise<StatsMessage> } = {};
+    const w: Window = {};
     const args = ['--mode', 'handshake', '--port', String(server.port), '--conns', String(scenario.conns)];
     args.push('--warmup', String(budget.warmup), '--duration', String(budget.duration));
-    const lg = await runLoadgen(
-      tool,
-      args,
-      { onMeasureStart: () => (mark.start = server.stats()) },
-      (budget.warmup + budget.duration + 30) * 1000,
-      root,
-    );
-    const atEnd = await server.stats();
+    const lg = await runLoadgen(tool, args, windowHooks(server, w), (budget.warmup + budget.duration + 30) * 1000, root);
+    rec.loadgen = lg;
+    const snaps = await windowCpu(w, rec);
     checkLoadgen(lg, rec, 0);
     rec.value = lg.handshakesPerSec;
-    if (mark.start) {
-      const s0 = await mark.start;
-      rec.serverCpuPct = cpuPct(s0, atEnd);
-      rec.extra = { serverAcceptedPerSec: ((atEnd.accepted - s0.accepted) / (atEnd.atMs - s0.atMs)) * 1000 };
+    if (snaps) {
+      const { s0, s1 } = snaps;
+      rec.extra = { serverAcceptedPerSec: ((s1.accepted - s0.accepted) / (s1.atMs - s0.atMs)) * 1000 };
     }
+    const late = lg.clientClosedFirst ?? 0;
+    if (late > 0) rec.notes.push(`${late} times the server had not closed TCP 1 s after its Close frame`);
   });
 }

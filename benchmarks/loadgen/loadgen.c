@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 enum mode { M_ECHO, M_IDLE, M_HANDSHAKE };
-enum state { S_FREE, S_CONNECTING, S_REQUEST, S_RESPONSE, S_OPEN, S_AWAIT_CLOSE, S_AWAIT_EOF, S_DEAD };
+enum state { S_FREE, S_CONNECTING, S_REQUEST, S_RESPONSE, S_OPEN, S_AWAIT_CLOSE, S_AWAIT_EOF, S_DRAIN, S_DEAD };
 
 /* Frame-parser state: the header is collected byte by byte (it may straddle reads); payload bytes are
  * only counted, never stored, because the generator needs sizes, not contents. */
@@ -59,6 +59,8 @@ struct conn {
   uint64_t to_send; /* whole frames still to write */
   size_t tx_pos;    /* offset inside the frame currently being written */
   int want_out;     /* EPOLLOUT currently registered */
+  double eof_deadline; /* handshake mode: when to stop waiting for the server to close TCP first */
+  int half_closed;
   struct parser p;
 };
 
@@ -84,7 +86,7 @@ static size_t request_len;
 static unsigned char close_frame[8];
 
 static int measuring;
-static uint64_t n_msgs, n_bytes, n_cycles, n_errors, n_mismatch, n_upgraded, n_server_close;
+static uint64_t n_msgs, n_bytes, n_cycles, n_errors, n_mismatch, n_upgraded, n_server_close, n_client_fin_first;
 static int connecting_now, open_now;
 static char first_error[160];
 
@@ -195,7 +197,7 @@ static void conn_close(struct conn *c, int linger0) {
     close(c->fd);
   }
   if (c->st == S_CONNECTING || c->st == S_REQUEST || c->st == S_RESPONSE) connecting_now--;
-  if (c->st == S_OPEN || c->st == S_AWAIT_CLOSE || c->st == S_AWAIT_EOF) open_now--;
+  if (c->st == S_OPEN || c->st == S_AWAIT_CLOSE || c->st == S_AWAIT_EOF || c->st == S_DRAIN) open_now--;
   c->fd = -1;
   c->st = S_DEAD;
 }
@@ -276,10 +278,10 @@ static int on_frame(struct conn *c, unsigned op, int fin, uint64_t len) {
   if (op >= 8) {
     if (op != 8) return 0; /* ping/pong: the servers under test do not ping during a run */
     if (opt.mode == M_HANDSHAKE && c->st == S_AWAIT_CLOSE) {
-      /* RFC 6455 §7.1.1: the server should close TCP first; half-closing here also ends the bare
-       * echo server, which does not parse frames and only closes when it sees our FIN. */
-      shutdown(c->fd, SHUT_WR);
+      /* RFC 6455 §7.1.1: the server should close the TCP connection first, so wait for its FIN as a
+       * browser does. That also keeps this side out of TIME_WAIT. */
       c->st = S_AWAIT_EOF;
+      c->eof_deadline = now() + 1.0;
       return 0;
     }
     n_server_close++;
@@ -387,20 +389,21 @@ static void handle(int idx, uint32_t events) {
     ssize_t n = recv(c->fd, rbuf, sizeof rbuf, 0);
     if (n < 0) {
       if (errno == EAGAIN) break;
-      note_error("recv", errno);
+      if (c->st != S_DRAIN) note_error("recv", errno);
       conn_close(c, 1);
       return;
     }
     if (n == 0) {
-      if (c->st == S_AWAIT_EOF) {
-        if (measuring) n_cycles++;
-        conn_close(c, 1);
+      if (c->st == S_AWAIT_EOF || c->st == S_DRAIN) {
+        if (c->st == S_AWAIT_EOF && measuring) n_cycles++;
+        conn_close(c, 0);
       } else {
         note_error("server closed the connection", 0);
         conn_close(c, 1);
       }
       return;
     }
+    if (c->st == S_DRAIN) continue; /* shutting down: whatever still arrives is discarded */
     int rc = c->st == S_RESPONSE ? on_response(c, rbuf, (size_t)n) : parse_frames(c, rbuf, (size_t)n);
     if (rc < 0) { conn_close(c, 1); return; }
     if ((size_t)n < sizeof rbuf) break;
@@ -408,6 +411,33 @@ static void handle(int idx, uint32_t events) {
   if (c->st == S_OPEN || c->st == S_AWAIT_CLOSE) {
     if (flush_out(c, idx) < 0) conn_close(c, 1);
   }
+}
+
+/* Ends the run politely: half-close every connection and read until the server closes too, so the
+ * server sees an orderly EOF instead of a reset (a reset would show up as a server-side error). */
+static void drain(double limit) {
+  measuring = 0;
+  for (int i = 0; i < opt.conns; i++) {
+    struct conn *c = &cs[i];
+    if (c->fd < 0 || c->st == S_DEAD || c->st == S_FREE) continue;
+    /* Not connected yet: an ordinary close (a FIN if it got through, never a reset). */
+    if (c->st == S_CONNECTING) { conn_close(c, 0); continue; }
+    if (c->st == S_REQUEST) { connecting_now--; open_now++; }
+    if (c->st == S_RESPONSE) { connecting_now--; open_now++; }
+    c->to_send = 0;
+    set_events(c, i, 0);
+    if (!c->half_closed) shutdown(c->fd, SHUT_WR);
+    c->half_closed = 1;
+    c->st = S_DRAIN;
+  }
+  struct epoll_event evs[512];
+  double deadline = now() + limit;
+  while (open_now > 0 && now() < deadline) {
+    int n = epoll_wait(ep, evs, 512, 20);
+    for (int i = 0; i < n; i++) handle((int)evs[i].data.u32, evs[i].events);
+  }
+  for (int i = 0; i < opt.conns; i++)
+    if (cs[i].fd >= 0) conn_close(&cs[i], 1);
 }
 
 static void usage(void) {
@@ -489,8 +519,16 @@ int main(int argc, char **argv) {
     /* Open (or, in handshake mode, reopen) connections, never more than max_connecting at once so the
      * server's listen backlog is not overrun (a dropped SYN costs a 1 s retransmit). */
     if (opt.mode == M_HANDSHAKE) {
-      for (int i = 0; i < opt.conns; i++)
-        if (cs[i].st == S_FREE || cs[i].st == S_DEAD) conn_start(i);
+      for (int i = 0; i < opt.conns; i++) {
+        struct conn *c = &cs[i];
+        if (c->st == S_FREE || c->st == S_DEAD) conn_start(i);
+        else if (c->st == S_AWAIT_EOF && !c->half_closed && t > c->eof_deadline) {
+          /* The server kept TCP open for 1 s after its Close: end it from this side and say so. */
+          shutdown(c->fd, SHUT_WR);
+          c->half_closed = 1;
+          n_client_fin_first++;
+        }
+      }
     } else {
       while (next_to_open < opt.conns && connecting_now < opt.max_connecting) conn_start(next_to_open++);
     }
@@ -543,14 +581,15 @@ int main(int argc, char **argv) {
          "\"measured\":%s,\"seconds\":%.4f,\"messages\":%llu,\"bytes\":%llu,\"msgsPerSec\":%.1f,\"mibPerSec\":%.3f,"
          "\"handshakes\":%llu,\"handshakesPerSec\":%.1f,\"upgraded\":%llu,\"openAtEnd\":%d,"
          "\"cpuUser\":%.4f,\"cpuSys\":%.4f,\"cpuPct\":%.1f,\"errors\":%llu,\"sizeMismatch\":%llu,"
-         "\"serverClose\":%llu,\"firstError\":\"",
+         "\"serverClose\":%llu,\"clientClosedFirst\":%llu,\"firstError\":\"",
          opt.mode == M_ECHO ? "echo" : opt.mode == M_IDLE ? "idle" : "handshake", opt.conns, opt.inflight,
          (unsigned long long)opt.size, opt.text ? "true" : "false", t_measure ? "true" : "false", wall,
          (unsigned long long)n_msgs, (unsigned long long)n_bytes, wall > 0 ? (double)n_msgs / wall : 0.0,
          wall > 0 ? (double)n_bytes / wall / 1048576.0 : 0.0, (unsigned long long)n_cycles,
          wall > 0 ? (double)n_cycles / wall : 0.0, (unsigned long long)n_upgraded, open_now,
          t_measure ? cu - cpu_u0 : cu, t_measure ? csy - cpu_s0 : csy, cpu_wall > 0 ? cpu / cpu_wall * 100.0 : 0.0,
-         (unsigned long long)n_errors, (unsigned long long)n_mismatch, (unsigned long long)n_server_close);
+         (unsigned long long)n_errors, (unsigned long long)n_mismatch, (unsigned long long)n_server_close,
+         (unsigned long long)n_client_fin_first);
   /* first_error comes from strerror / fixed strings / the server's status line: escape for JSON. */
   for (const char *s = first_error; *s; s++) {
     if (*s == '"' || *s == '\\') putchar('\\');
@@ -558,5 +597,6 @@ int main(int argc, char **argv) {
   }
   printf("\"}\n");
   fflush(stdout);
+  drain(opt.mode == M_IDLE ? 5.0 : 2.0);
   return 0;
 }

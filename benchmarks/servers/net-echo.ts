@@ -2,7 +2,8 @@
  * The reference ceiling: a bare `node:net` server that answers the WebSocket upgrade and then pipes
  * every byte straight back, doing no WebSocket work at all (no parsing, no unmasking). No pure-Node
  * library can beat it, so it shows how much of a library's time is protocol work versus Node's
- * socket machinery. Echoed client frames stay masked; the load generator accepts that.
+ * socket machinery. Echoed client frames stay masked; the load generator accepts that. The one
+ * exception to "no WebSocket work" is a single byte check that lets the handshake scenario close.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
@@ -33,6 +34,21 @@ function upgrade(socket: Socket, head: Buffer): Buffer | null {
   return head.subarray(end + 4);
 }
 
+/**
+ * Echoes the first bytes after the upgrade, then pipes the rest. The first byte after the upgrade is
+ * the only frame boundary known without parsing; if it starts a Close frame (the handshake scenario
+ * sends nothing else) the server ends TCP after echoing it, as RFC 6455 §7.1.1 asks a server to.
+ */
+function echo(socket: Socket, first: Buffer): void {
+  if (first[0] === 0x88) {
+    socket.end(first);
+    return;
+  }
+  socket.write(first);
+  // pipe() gives the echo real backpressure: reading pauses while the write side is full.
+  socket.pipe(socket);
+}
+
 const server = createServer((socket) => {
   socket.setNoDelay(true); // as ws does, so small echoes are not held back by Nagle
   let head: Buffer = Buffer.alloc(0);
@@ -48,9 +64,8 @@ const server = createServer((socket) => {
     counters.accepted++;
     counters.open++;
     socket.once('close', () => counters.open--);
-    if (rest.length > 0) socket.write(rest);
-    // pipe() gives the echo real backpressure: reading pauses while the write side is full.
-    socket.pipe(socket);
+    if (rest.length > 0) echo(socket, rest);
+    else socket.once('data', (first: Buffer) => echo(socket, first));
   };
   socket.on('data', onHead);
   socket.on('error', (err) => countError(counters, err));

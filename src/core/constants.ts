@@ -52,3 +52,6 @@ export const DEFAULT_MAX_FRAGMENTS = 1 << 20;
 export const RSV1 = 0x40;
 export const RSV2 = 0x20;
 export const RSV3 = 0x10;
+
+/** Default wait for the peer's half of the close handshake, in milliseconds. */
+export const DEFAULT_CLOSE_TIMEOUT = 30_000;

@@ -106,7 +106,7 @@ function run(state: number, bytes: Uint8Array, start: number, end: number): numb
  * Below this many bytes the pure-JS DFA beats the native call's fixed cost (~20 ns of
  * argument checks and the C++ transition) on a whole buffer. Measured on Node 20 / x64.
  */
-const WHOLE_NATIVE_THRESHOLD = 16;
+const WHOLE_NATIVE_THRESHOLD = 24;
 
 /**
  * Same crossover for {@link Utf8Validator.write}, higher because the native call there also

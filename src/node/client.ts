@@ -15,7 +15,8 @@ import { generateKey, verifyUpgradeResponse } from '../core/handshake.js';
 import { isToken } from '../core/headers.js';
 import { type DialTarget, parseAddress, resolveLocation } from './client-url.js';
 import type { ClientOptions } from './client-options.js';
-import { DEFAULT_CLOSE_TIMEOUT, type WebSocket } from './websocket.js';
+import { DEFAULT_CLOSE_TIMEOUT } from '../core/constants.js';
+import type { WebSocket } from './websocket.js';
 
 /** Default of {@link ClientOptions.handshakeTimeout} (milliseconds). */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
@@ -81,13 +82,9 @@ function validateProtocols(protocols: readonly unknown[]): void {
   }
 }
 
-/**
- * Sets `ws.url` after a redirect. The WebSocket only exposes `url` as a getter; this uses its
- * internal `setUrl` hook when present and otherwise leaves the URL as constructed.
- */
+/** Records the URL actually dialled (normalised, or after a redirect) as `ws.url`. */
 function setUrl(ws: WebSocket, href: string): void {
-  const hook = (ws as unknown as { setUrl?: (url: string) => void }).setUrl;
-  if (typeof hook === 'function') hook.call(ws, href);
+  ws.setUrl(href);
 }
 
 /** One opening handshake, across redirects. */
@@ -189,7 +186,8 @@ class Dialer {
 
   private onRequestError(req: ClientRequest, err: Error): void {
     if (req !== this.req || this.settled) return;
-    this.fail(new WebSocketError('WS_ERR_SOCKET', err.message, { cause: err }));
+    // Network errors keep Node's own code (ECONNREFUSED, ENOTFOUND, ...), as `ws` users expect.
+    this.fail(err);
   }
 
   private onResponse(req: ClientRequest, res: IncomingMessage): void {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
+import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
 import {
   acceptResponseLines,
@@ -12,7 +12,7 @@ import {
   isOriginAllowed,
 } from '../core/handshake.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
-import { DEFAULT_CLOSE_TIMEOUT, WebSocket } from './websocket.js';
+import { WebSocket } from './websocket.js';
 
 /** Default time allowed for an upgrade request's headers and an async `verifyClient` (ms). */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { MAX_CONTROL_PAYLOAD } from '../core/constants.js';
+import { DEFAULT_CLOSE_TIMEOUT, MAX_CONTROL_PAYLOAD } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
 import type { MessageExtension } from '../core/extension.js';
 import { dial } from './client.js';
@@ -39,8 +39,6 @@ export interface AttachOptions {
   closeTimeout: number;
 }
 
-/** Default wait for the peer's half of the close handshake (milliseconds). */
-export const DEFAULT_CLOSE_TIMEOUT = 30_000;
 
 type ListenerEntry = { type: string; listener: (event: never) => void; wrapper: (...args: unknown[]) => void };
 
@@ -349,6 +347,11 @@ export class WebSocket extends EventEmitter {
     this.emitError(err);
     this.state = 3;
     this.emit('close', 1006, EMPTY);
+  }
+
+  /** @internal Sets the URL after normalisation or a redirect (client role). */
+  setUrl(url: string): void {
+    this.urlValue = url;
   }
 
   /** @internal Emits `upgrade` (client role) with the 101 response. */

@@ -96,6 +96,24 @@ describe('maskInPlace', () => {
   });
 });
 
+describe('maskInPlace on a resizable ArrayBuffer', () => {
+  it('masks the whole range after the buffer grows (a cached word view must not go stale)', () => {
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & {
+      resize(n: number): void;
+    };
+    const ab = new Resizable(256, { maxByteLength: 8192 });
+    const view = new Uint8Array(ab); // length-tracking
+    maskInPlace(view, 0, 256, KEY, 0); // caches a word view of 256 bytes
+    ab.resize(8192);
+    view.fill(0);
+    maskInPlace(view, 0, 8192, KEY, 0);
+    for (let i = 0; i < 8192; i++) if (view[i] !== KEY[i & 3]) throw new Error(`byte ${i} not masked`);
+    const target = new Uint8Array(8192);
+    maskInto(view, 0, 8192, KEY, target, 0);
+    expect(target.every((b) => b === 0)).toBe(true);
+  });
+});
+
 describe('maskInto', () => {
   it('agrees with copy + byte loop for every source/target alignment and length', () => {
     const rand = prng(3);

@@ -1,0 +1,251 @@
+/**
+ * The permessage-deflate codec (RFC 7692 §7.2) behind the core's MessageExtension seam:
+ * one zlib stream per direction, created on first use, kept across messages while context
+ * takeover is allowed, and every job run through the process-wide limiter.
+ *
+ * @module
+ */
+import { createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import type { Role } from '../core/connection.js';
+import { DEFAULT_MAX_PAYLOAD, RSV1 } from '../core/constants.js';
+import { WebSocketError } from '../core/errors.js';
+import type { MessageExtension, TransformCallback } from '../core/extension.js';
+import { deflateMessage } from './deflate-job.js';
+import { inflateMessage } from './inflate-job.js';
+import { runLimited } from './limiter.js';
+import { EXTENSION_NAME, type NegotiatedParams } from './negotiate.js';
+import {
+  DEFAULT_CONCURRENCY_LIMIT,
+  DEFAULT_THRESHOLD,
+  MAX_WINDOW_BITS,
+  MIN_WINDOW_BITS,
+  validateDeflateOptions,
+  type PerMessageDeflateOptions,
+} from './options.js';
+import { SerialQueue } from './serial-queue.js';
+
+/**
+ * The zlib `windowBits` for compressing when the peer's window is 2^`bits` bytes.
+ *
+ * zlib cannot build a raw deflate stream with an 8-bit window (deflateInit2 rejects it;
+ * Node silently turns 8 into 9). That is still safe for a peer limited to 256 bytes: zlib
+ * never emits a match farther back than its window size minus MIN_LOOKAHEAD (262 bytes), so
+ * with a 512-byte window no distance exceeds 250 (Node's zlib docs: windowBits 9 "results
+ * in a compressed stream that effectively uses an 8-bit window only"). We ask for 9
+ * ourselves rather than rely on the silent rewrite; a test inflates such output with a true
+ * 256-byte window.
+ */
+export function deflateWindowBits(bits: number): number {
+  return Math.max(bits, 9);
+}
+
+/**
+ * The zlib `windowBits` for decompressing data compressed with a window of 2^`bits` bytes.
+ * A larger window accepts everything a smaller one does; 9 instead of 8 also accepts peers
+ * whose zlib silently compressed with 512 bytes after agreeing on 256.
+ */
+export function inflateWindowBits(bits: number): number {
+  return Math.max(bits, 9);
+}
+
+function closeStream(stream: InflateRaw | DeflateRaw | null): void {
+  if (stream === null) return;
+  // Late errors of a discarded stream (e.g. a write it never got to) must not go unhandled.
+  stream.on('error', () => {});
+  stream.destroy();
+}
+
+function checkWindowBits(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < MIN_WINDOW_BITS || value > MAX_WINDOW_BITS) {
+    throw new RangeError(`NegotiatedParams.${name} must be an integer from 8 to 15`);
+  }
+}
+
+/**
+ * permessage-deflate for one connection. Server role: decodes with the client's parameters
+ * and encodes with the server's; client role: the reverse.
+ *
+ * Without context takeover in a direction, that direction's zlib stream is closed after each
+ * message (so an idle connection holds no zlib memory) and created again for the next one.
+ */
+export class PerMessageDeflate implements MessageExtension {
+  /** `permessage-deflate`. */
+  readonly name = EXTENSION_NAME;
+  /** RFC 7692 §6: the "Per-Message Compressed" bit is RSV1. */
+  readonly rsv = RSV1;
+  /** The negotiated parameters. */
+  readonly params: Readonly<NegotiatedParams>;
+  /** Which end this is. */
+  readonly role: Role;
+
+  private readonly maxPayload: number;
+  private readonly threshold: number;
+  private readonly concurrencyLimit: number;
+  private readonly inflateBits: number;
+  private readonly inflateNoContextTakeover: boolean;
+  private readonly deflateBits: number;
+  private readonly deflateNoContextTakeover: boolean;
+  private readonly options: PerMessageDeflateOptions;
+
+  private inflater: InflateRaw | null = null;
+  private deflater: DeflateRaw | null = null;
+  private readonly decodes = new SerialQueue();
+  private readonly encodes = new SerialQueue();
+  private abortDecode: (() => void) | null = null;
+  private abortEncode: (() => void) | null = null;
+  private disposed = false;
+
+  /**
+   * @param params - the negotiated parameters (`negotiateServer` or `acceptServerResponse`)
+   * @param role - which end this is
+   * @param options - the settings the negotiation used (threshold, zlib tuning, limiter)
+   * @param maxPayload - the largest decoded message accepted, in bytes (default 1 MiB)
+   * @throws RangeError or TypeError on invalid params or options
+   */
+  constructor(
+    params: NegotiatedParams,
+    role: Role,
+    options: PerMessageDeflateOptions = {},
+    maxPayload: number = DEFAULT_MAX_PAYLOAD,
+  ) {
+    validateDeflateOptions(options);
+    checkWindowBits('serverMaxWindowBits', params.serverMaxWindowBits);
+    checkWindowBits('clientMaxWindowBits', params.clientMaxWindowBits);
+    this.params = { ...params };
+    this.role = role;
+    this.options = options;
+    this.maxPayload = maxPayload;
+    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    this.concurrencyLimit = options.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT;
+    const server = role === 'server';
+    // RFC 7692 §7.1.1, §7.1.2: each direction follows its sender's parameters.
+    this.inflateBits = server ? params.clientMaxWindowBits : params.serverMaxWindowBits;
+    this.inflateNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
+    this.deflateBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    this.deflateNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
+  }
+
+  /** Compress messages of at least `threshold` bytes. */
+  shouldEncode(length: number): boolean {
+    return length >= this.threshold;
+  }
+
+  /** Decodes one message (RFC 7692 §7.2.2). Calls back asynchronously, in call order. */
+  decode(data: Buffer, callback: TransformCallback): void {
+    this.decodes.push((done) => {
+      runLimited((release) => {
+        this.runDecode(data, (err, out) => {
+          try {
+            callback(err, out);
+          } finally {
+            release();
+            done();
+          }
+        });
+      }, this.concurrencyLimit);
+    });
+  }
+
+  /**
+   * Encodes one message, or one fragment of it when `fin` is false (RFC 7692 §7.2.1).
+   * Calls back asynchronously, in call order.
+   */
+  encode(data: Buffer, fin: boolean, callback: TransformCallback): void {
+    this.encodes.push((done) => {
+      runLimited((release) => {
+        this.runEncode(data, fin, (err, out) => {
+          try {
+            callback(err, out);
+          } finally {
+            release();
+            done();
+          }
+        });
+      }, this.concurrencyLimit);
+    });
+  }
+
+  /** Closes both zlib streams and fails the jobs not finished yet with `WS_ERR_NOT_OPEN`. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.abortDecode?.();
+    this.abortEncode?.();
+    this.closeInflater();
+    this.closeDeflater();
+  }
+
+  /**
+   * Creates the decompressor.
+   * @internal Overridden by tests to observe zlib.
+   */
+  protected createInflater(windowBits: number): InflateRaw {
+    const chunkSize = this.options.zlibInflateOptions?.chunkSize;
+    return createInflateRaw(chunkSize === undefined ? { windowBits } : { windowBits, chunkSize });
+  }
+
+  /**
+   * Creates the compressor.
+   * @internal Overridden by tests to observe zlib.
+   */
+  protected createDeflater(windowBits: number): DeflateRaw {
+    const { level, memLevel, strategy, chunkSize } = this.options.zlibDeflateOptions ?? {};
+    return createDeflateRaw({
+      windowBits,
+      ...(level === undefined ? {} : { level }),
+      ...(memLevel === undefined ? {} : { memLevel }),
+      ...(strategy === undefined ? {} : { strategy }),
+      ...(chunkSize === undefined ? {} : { chunkSize }),
+    });
+  }
+
+  private runDecode(data: Buffer, finish: TransformCallback): void {
+    if (this.disposed) {
+      process.nextTick(finish, disposedError());
+      return;
+    }
+    if (data.length === 0) {
+      // Not valid DEFLATE data, but nothing to decode either. Feeding the lone tail to zlib
+      // would leave it inside an unfinished stored block and break the next message.
+      process.nextTick(finish, null, Buffer.alloc(0));
+      return;
+    }
+    const stream = (this.inflater ??= this.createInflater(inflateWindowBits(this.inflateBits)));
+    this.abortDecode = inflateMessage(stream, data, this.maxPayload, (err, out, streamEnded) => {
+      this.abortDecode = null;
+      // RFC 7692 §7.1.1: without context takeover the next message starts on an empty window.
+      if (err || streamEnded || this.inflateNoContextTakeover) this.closeInflater();
+      finish(err, out);
+    });
+  }
+
+  private runEncode(data: Buffer, fin: boolean, finish: TransformCallback): void {
+    if (this.disposed) {
+      process.nextTick(finish, disposedError());
+      return;
+    }
+    const stream = (this.deflater ??= this.createDeflater(deflateWindowBits(this.deflateBits)));
+    this.abortEncode = deflateMessage(stream, data, fin, (err, out) => {
+      this.abortEncode = null;
+      // Fragments of one message share the stream; the window is dropped only after the last.
+      if (err || (fin && this.deflateNoContextTakeover)) this.closeDeflater();
+      finish(err, out);
+    });
+  }
+
+  private closeInflater(): void {
+    const stream = this.inflater;
+    this.inflater = null;
+    closeStream(stream);
+  }
+
+  private closeDeflater(): void {
+    const stream = this.deflater;
+    this.deflater = null;
+    closeStream(stream);
+  }
+}
+
+function disposedError(): WebSocketError {
+  return new WebSocketError('WS_ERR_NOT_OPEN', 'The connection closed before the message was processed');
+}
