@@ -111,6 +111,8 @@ for (const scenario of scenarios) {
 // --- summarise -----------------------------------------------------------------------------------
 interface Cell {
   median: number | null;
+  /** Half the min–max range over rounds, in % of the median: how far apart the rounds landed. */
+  spreadPct: number | null;
   ratio: number | null;
   runs: number;
   failed: number;
@@ -126,8 +128,11 @@ for (const scenario of scenarios) {
     const runs = records.filter((r) => r.scenario === scenario.id && r.server === spec.id);
     const ok = runs.filter((r) => r.value !== null);
     const lg = ok.map((r) => r.loadgen?.cpuPct ?? NaN).filter(Number.isFinite);
+    const values = ok.map((r) => r.value as number);
+    const mid = median(values);
     row[spec.id] = {
-      median: median(ok.map((r) => r.value as number)),
+      median: mid,
+      spreadPct: values.length > 1 && mid ? ((Math.max(...values) - Math.min(...values)) / 2 / mid) * 100 : null,
       ratio: null,
       runs: runs.length,
       failed: runs.length - ok.length,
@@ -147,7 +152,8 @@ function cellText(scenario: Scenario, cell: Cell | undefined): string {
   const ratio = cell.ratio === null ? '' : ` x${cell.ratio.toFixed(2)}`;
   const failed = cell.failed > 0 ? ` (${cell.failed} failed)` : '';
   const mark = cell.disturbed > 0 ? '!' : '';
-  return `${formatValue(cell.median)}${ratio}${failed}${mark}`;
+  const spread = cell.spreadPct === null ? '' : ` ±${cell.spreadPct.toFixed(0)}%`;
+  return `${formatValue(cell.median)}${ratio}${spread}${failed}${mark}`;
 }
 
 const header = ['', 'scenario', 'unit', ...servers.map((s) => s.label)];
@@ -219,7 +225,7 @@ console.log(
   `\nws6455 end-to-end benchmark: ${quick ? 'quick, ' : ''}${budget.rounds} round(s), ${budget.warmup} s warm-up + ${budget.duration} s window, ${minutes} min`,
 );
 console.log(`${process.version}, ${cpus()[0]?.model ?? ''}; load generator: ${tool.note}; ws6455: ${ours.note}`);
-console.log('Medians; xN.NN = ratio to ws+addons (for kB/conn, below 1 is better).\n');
+console.log('Medians; xN.NN = ratio to ws+addons (for kB/conn, below 1 is better); ±N% = half the range over rounds.\n');
 console.log(renderTable(rows));
 console.log('');
 console.log(renderTable(cpuRows));

@@ -13,6 +13,7 @@ export type {
   HandleProtocols,
 } from './node/server-options.js';
 export type { ClientOptions } from './node/client-options.js';
+export type { PerMessageDeflateOptions } from './deflate/options.js';
 export type { SendData } from './node/send-data.js';
 export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/events.js';
 export type { WsListenerOptions } from './node/events.js';

@@ -53,7 +53,7 @@ export const SECTION_7: readonly CaseDef[] = [
       killAfter(1),
     ],
     suppressClose: true,
-    post: ['informational'],
+    post: ['informational-close-order'],
   },
   closing('7.3.1', 'Send a close frame with payload length 0 (no close code, no close reason)', 'Clean close with normal code.', [{ do: 'closeFrame' }]),
   closing('7.3.2', 'Send a close frame with payload length 1', 'Clean close with protocol error or drop TCP.', [{ do: 'closeFrame', rawPayload: utf8('a') }], PEER_CLOSES_1002),

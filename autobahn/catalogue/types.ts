@@ -97,8 +97,10 @@ export interface DeflateCase {
 export type PostVerdict =
   /** Section 7: a wrong close code turns the behaviour into FAILED. */
   | 'wrong-code-fails'
-  /** 7.1.6, 7.13.x: undefined by the spec; always INFORMATIONAL. */
+  /** 7.13.x: undefined by the spec; always INFORMATIONAL. */
   | 'informational'
+  /** 7.1.6: INFORMATIONAL, noting whether the echo came before the close (OK list) or not (NON-STRICT list). */
+  | 'informational-close-order'
   /** 10.1.1: the peer checks its own frame counts for the auto-fragmented message. */
   | { readonly txFrames: Readonly<Record<number, number>> };
 

@@ -91,10 +91,10 @@ export function computeVerdict(input: VerdictInput): Verdict {
         v.behavior = 'FAILED';
         v.result = v.resultClose;
       }
-    } else if (post === 'informational') {
-      if (v.behavior === 'OK') v.result = 'Text message was processed before close.';
+    } else if (post === 'informational' || post === 'informational-close-order') {
+      if (post === 'informational') v.result = 'Actual events are undefined by the spec.';
+      else if (v.behavior === 'OK') v.result = 'Text message was processed before close.';
       else if (v.behavior === 'NON-STRICT') v.result = 'Close was processed before text message could be returned.';
-      else v.result = 'Actual events are undefined by the spec.';
       v.behavior = 'INFORMATIONAL';
       v.behaviorClose = 'INFORMATIONAL';
     } else if (input.wasOpen) {

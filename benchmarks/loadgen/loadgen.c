@@ -14,6 +14,10 @@
  *   handshake  C workers loop: connect, upgrade, send Close, await the server's Close, half-close,
  *              await EOF; counts completed cycles per second during the window.
  *
+ * --spin polls epoll without sleeping. It is off by default: on the 2-vCPU VMs this was written on,
+ * spinning sometimes helped (no halted vCPU to wake) and sometimes cost a lot (the host then
+ * descheduled the spinning vCPU), and it would make the generator's CPU% useless as a headroom gauge.
+ *
  * Output: JSON lines on stdout ({"event":"ready"|"measure-start"|"result",...}); diagnostics on stderr.
  * Build:  cc -O2 -o loadgen loadgen.c
  */

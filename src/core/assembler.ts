@@ -202,6 +202,8 @@ export class Assembler implements FrameSink {
     this.bufferLength = 0;
     this.messageLength = 0;
     this.control = null;
+    // An empty text frame after the reset checks validator.end(): no stale open sequence.
+    this.validator?.reset();
   }
 
   private append(data: Buffer): void {

@@ -52,9 +52,11 @@ export class FrameParser {
   private maskIndex = 0;
   private remaining = 0;
 
-  /** Input not yet parsed because the parser was paused. */
+  /** Input not yet parsed because the parser was paused (or arrived while parsing). */
   private pending: Buffer[] = [];
   private paused = false;
+  /** A chunk is being parsed: sink callbacks must not start parsing another one. */
+  private parsing = false;
 
   constructor(sink: FrameSink, options: FrameParserOptions) {
     this.sink = sink;
@@ -92,6 +94,13 @@ export class FrameParser {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    // Called from a sink callback: the chunk being parsed continues when the callback returns,
+    // and held input follows it. Draining here would parse later chunks before its rest.
+    if (!this.parsing) this.drain();
+  }
+
+  /** Parses held input in order until paused, stopped or done. */
+  private drain(): void {
     while (!this.paused && this.state !== STATE_DEAD && this.pending.length > 0) {
       const chunk = this.pending.shift() as Buffer;
       this.parse(chunk);
@@ -115,15 +124,18 @@ export class FrameParser {
    */
   push(chunk: Buffer): void {
     if (this.state === STATE_DEAD || chunk.length === 0) return;
-    if (this.paused || this.pending.length > 0) {
+    if (this.paused || this.parsing || this.pending.length > 0) {
+      // Keep wire order: behind held input, or behind the chunk a sink callback is inside of.
       this.pending.push(chunk);
-      if (!this.paused) this.resume();
+      if (!this.paused && !this.parsing) this.drain();
       return;
     }
     this.parse(chunk);
+    if (this.pending.length > 0 && !this.paused) this.drain();
   }
 
   private parse(chunk: Buffer): void {
+    this.parsing = true;
     try {
       const end = chunk.length;
       let pos = 0;
@@ -143,6 +155,8 @@ export class FrameParser {
     } catch (err) {
       this.stop();
       throw err;
+    } finally {
+      this.parsing = false;
     }
   }
 

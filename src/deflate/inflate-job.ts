@@ -22,6 +22,10 @@ export const DEFLATE_TAIL: Buffer = Buffer.from([0x00, 0x00, 0xff, 0xff]);
  */
 export type InflateCallback = (err: Error | null, data?: Buffer, streamEnded?: boolean) => void;
 
+function invalidData(reason: string): ProtocolError {
+  return new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', CloseCode.InvalidPayload, `Invalid compressed data: ${reason}`);
+}
+
 /** Joins output chunks with a single copy (none for a single chunk). */
 export function concatChunks(chunks: Buffer[], size: number): Buffer {
   if (chunks.length === 1) return chunks[0] as Buffer;
@@ -82,7 +86,7 @@ export function inflateMessage(
   };
 
   const onError = (err: Error): void => {
-    settle(new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', CloseCode.InvalidPayload, `Invalid compressed data: ${err.message}`));
+    settle(invalidData(err.message));
   };
 
   stream.on('data', onData);
@@ -106,9 +110,7 @@ export function inflateMessage(
     // of the stream is data we could not decode.
     const left = data.length + DEFLATE_TAIL.length - (stream.bytesWritten - writtenBefore);
     if (left > 0 && left !== DEFLATE_TAIL.length && !(left === DEFLATE_TAIL.length + 1 && data[data.length - 1] === 0)) {
-      settle(
-        new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', CloseCode.InvalidPayload, 'Invalid compressed data: data after the end of the DEFLATE stream'),
-      );
+      settle(invalidData('data after the end of the DEFLATE stream'));
       return;
     }
     settle(null, concatChunks(chunks, size), left > 0);

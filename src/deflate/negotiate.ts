@@ -134,7 +134,8 @@ function answerOffer(offer: DeflateParams, options: PerMessageDeflateOptions): S
   if (typeof options.clientMaxWindowBits === 'number') {
     // The server wants a bounded inflate window and cannot have one without the param.
     if (offeredClientBits === undefined) return null;
-    answerClientBits = Math.min(offeredClientBits === true ? MAX_WINDOW_BITS : offeredClientBits, options.clientMaxWindowBits);
+    const offered = offeredClientBits === true ? MAX_WINDOW_BITS : offeredClientBits;
+    answerClientBits = Math.min(offered, options.clientMaxWindowBits);
   } else if (options.clientMaxWindowBits !== false && typeof offeredClientBits === 'number') {
     answerClientBits = offeredClientBits;
   }
@@ -236,7 +237,9 @@ export function acceptServerResponse(offers: ExtensionOffer[], options: PerMessa
   // smaller value"; an unrequested one only tells us the server's window is small.
   const requestedServerBits = options.serverMaxWindowBits;
   if (typeof requestedServerBits === 'number') {
-    if (params.serverMaxWindowBits === undefined) fail(`server_max_window_bits=${requestedServerBits} was requested but not granted`);
+    if (params.serverMaxWindowBits === undefined) {
+      fail(`server_max_window_bits=${requestedServerBits} was requested but not granted`);
+    }
     if (params.serverMaxWindowBits > requestedServerBits) {
       fail(`server_max_window_bits=${params.serverMaxWindowBits} exceeds the requested ${requestedServerBits}`);
     }
@@ -245,6 +248,7 @@ export function acceptServerResponse(offers: ExtensionOffer[], options: PerMessa
   if (params.clientMaxWindowBits !== undefined && options.clientMaxWindowBits === false) {
     fail('client_max_window_bits was not offered');
   }
+  // (A response's client_max_window_bits always has a value: readParams checked.)
   const answeredClientBits = typeof params.clientMaxWindowBits === 'number' ? params.clientMaxWindowBits : MAX_WINDOW_BITS;
   // An offered value is a promise the client keeps even if the server answers more.
   const offeredClientBits = typeof options.clientMaxWindowBits === 'number' ? options.clientMaxWindowBits : MAX_WINDOW_BITS;

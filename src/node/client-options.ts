@@ -1,3 +1,4 @@
+import type { PerMessageDeflateOptions } from '../deflate/options.js';
 import type { Agent, ClientRequestArgs, IncomingMessage } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 
@@ -23,8 +24,8 @@ export interface ClientOptions extends SecureContextOptions {
   agent?: Agent;
   /** Value of `Sec-WebSocket-Version` (only 13 is supported; default 13). */
   protocolVersion?: number;
-  /** permessage-deflate settings; accepted for `ws` compatibility (the extension is not offered yet). */
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** permessage-deflate (RFC 7692): `true`, `false` or settings (default: on, as in `ws`). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Verify the server's TLS certificate (default `true`). */
   rejectUnauthorized?: boolean;
   /** TLS server name (SNI). */

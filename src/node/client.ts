@@ -12,6 +12,15 @@ import tls from 'node:tls';
 import { DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
 import { generateKey, verifyUpgradeResponse } from '../core/handshake.js';
+import { formatExtensions } from '../core/headers.js';
+import {
+  EXTENSION_NAME,
+  PerMessageDeflate,
+  acceptServerResponse,
+  buildClientOffer,
+  resolveDeflateOptions,
+  type PerMessageDeflateOptions,
+} from '../deflate/index.js';
 import { isToken } from '../core/headers.js';
 import { type DialTarget, parseAddress, resolveLocation } from './client-url.js';
 import type { ClientOptions } from './client-options.js';
@@ -24,7 +33,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 export const DEFAULT_MAX_REDIRECTS = 10;
 
 // Headers the dialer owns: a user value would break the handshake or offer what we cannot
-// honour (no extension is implemented yet, so none may be offered).
+// honour (only the extensions this package implements may be offered).
 const RESERVED = new Set([
   'connection',
   'upgrade',
@@ -105,6 +114,7 @@ class Dialer {
   private socket: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private settled = false;
+  private readonly deflate: PerMessageDeflateOptions | null;
 
   constructor(ws: WebSocket, target: DialTarget, protocols: string[], options: ClientOptions) {
     this.ws = ws;
@@ -113,6 +123,8 @@ class Dialer {
     this.first = target;
     this.target = target;
     this.headers = Object.entries(options.headers ?? {}).filter(([name]) => !RESERVED.has(name.toLowerCase()));
+    // permessage-deflate is offered by default, as `ws` does; `perMessageDeflate: false` turns it off.
+    this.deflate = resolveDeflateOptions(options.perMessageDeflate, true);
   }
 
   start(): void {
@@ -177,6 +189,7 @@ class Dialer {
       'Sec-WebSocket-Version': '13',
     };
     if (protocols.length > 0) own['Sec-WebSocket-Protocol'] = protocols.join(',');
+    if (this.deflate !== null) own['Sec-WebSocket-Extensions'] = buildClientOffer(this.deflate);
     if (origin !== undefined && origin !== '') own.Origin = origin;
     for (const name of Object.keys(headers)) {
       if (name.toLowerCase() === 'origin' && own.Origin !== undefined) delete headers[name];
@@ -263,25 +276,40 @@ class Dialer {
       return;
     }
     this.socket = socket;
+    const options = this.options;
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     let protocol: string;
+    let extension: PerMessageDeflate | null = null;
+    let extensions = '';
     try {
-      // `extensionNames: []`: nothing was offered, so any extension in the answer fails (§4.1 step 5).
-      protocol = verifyUpgradeResponse(res, { key: this.key, protocols: this.protocols, extensionNames: [] }).protocol;
+      // RFC 6455 §4.1: only extensions that were offered may be in the answer.
+      const offered = this.deflate === null ? [] : [EXTENSION_NAME];
+      const verified = verifyUpgradeResponse(res, { key: this.key, protocols: this.protocols, extensionNames: offered });
+      protocol = verified.protocol;
+      if (this.deflate !== null && verified.extensions.length > 0) {
+        const params = acceptServerResponse(verified.extensions, this.deflate);
+        if (params !== null) {
+          extension = new PerMessageDeflate(params, 'client', this.deflate, maxPayload);
+          extensions = formatExtensions(verified.extensions);
+        }
+      }
     } catch (err) {
       this.fail(err as Error);
       return;
     }
     this.ws.emitUpgrade(res);
     // An `upgrade` listener may have closed the WebSocket, which aborted the handshake.
-    if (this.settled) return;
+    if (this.settled) {
+      extension?.dispose();
+      return;
+    }
     this.settle();
-    const options = this.options;
     this.ws.attach(socket, head, {
       role: 'client',
       protocol,
-      extensions: '',
-      extension: null,
-      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      extensions,
+      extension,
+      maxPayload,
       autoPong: options.autoPong ?? true,
       closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     });

@@ -1,3 +1,4 @@
+import type { PerMessageDeflateOptions } from '../deflate/options.js';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 
@@ -55,8 +56,8 @@ export interface ServerOptions {
    * Default: only same-origin browser requests (others get 403).
    */
   allowedOrigins?: readonly string[];
-  /** permessage-deflate settings; accepted for `ws` compatibility (not negotiated yet). */
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** permessage-deflate (RFC 7692): `true`, `false` or settings (default: off, as in `ws`). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Track connections in `server.clients` (default `true`). */
   clientTracking?: boolean;
   /** Milliseconds allowed for the upgrade request's headers and an asynchronous `verifyClient` (default 10,000). */

@@ -11,6 +11,13 @@ import {
   formatResponseHead,
   isOriginAllowed,
 } from '../core/handshake.js';
+import type { ExtensionOffer } from '../core/headers.js';
+import {
+  PerMessageDeflate,
+  negotiateServer,
+  resolveDeflateOptions,
+  type PerMessageDeflateOptions,
+} from '../deflate/index.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
 import { WebSocket } from './websocket.js';
 
@@ -35,6 +42,7 @@ export class WebSocketServer extends EventEmitter {
   private ownsServer = false;
   private state = RUNNING;
   private detach: (() => void) | null = null;
+  private readonly deflate: PerMessageDeflateOptions | null;
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
@@ -44,6 +52,8 @@ export class WebSocketServer extends EventEmitter {
     }
     this.options = options;
     this.clients = new Set();
+    // permessage-deflate is off on servers unless asked for, as in `ws`.
+    this.deflate = resolveDeflateOptions(options.perMessageDeflate, false);
     if (hasPort) {
       const server = createServer(refuseHttp);
       const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
@@ -131,9 +141,10 @@ export class WebSocketServer extends EventEmitter {
         : check.protocols[0];
       if (typeof chosen === 'string') protocol = chosen;
     }
+    const offers = check.extensions;
     const verify = this.options.verifyClient;
     if (verify === undefined) {
-      this.completeUpgrade(req, socket, head, check.key, protocol, cb);
+      this.completeUpgrade(req, socket, head, check.key, protocol, offers, cb);
       return;
     }
     const info: VerifyClientInfo = {
@@ -142,7 +153,7 @@ export class WebSocketServer extends EventEmitter {
       req,
     };
     if (verify.length < 2) {
-      if ((verify as (info: VerifyClientInfo) => boolean)(info)) this.completeUpgrade(req, socket, head, check.key, protocol, cb);
+      if ((verify as (info: VerifyClientInfo) => boolean)(info)) this.completeUpgrade(req, socket, head, check.key, protocol, offers, cb);
       else this.refuse(req, socket, 401);
       return;
     }
@@ -153,7 +164,7 @@ export class WebSocketServer extends EventEmitter {
       if (answered) return;
       answered = true;
       if (timer) clearTimeout(timer);
-      if (ok) this.completeUpgrade(req, socket, head, check.key, protocol, cb);
+      if (ok) this.completeUpgrade(req, socket, head, check.key, protocol, offers, cb);
       else this.refuse(req, socket, code ?? 401, message, headers);
     };
     (verify as (info: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, answer);
@@ -165,6 +176,7 @@ export class WebSocketServer extends EventEmitter {
     head: Buffer,
     key: string,
     protocol: string,
+    offers: ExtensionOffer[],
     cb: (ws: WebSocket, req: IncomingMessage) => void,
   ): void {
     if (!socket.readable || !socket.writable) {
@@ -176,7 +188,11 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     // RFC 6455 §4.2.2: the server's opening handshake.
-    const headers = acceptResponseLines(key, protocol, '');
+    const maxPayload = this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    // RFC 7692 §5: take the first acceptable permessage-deflate offer, decline the others.
+    const deflate = this.deflate === null ? null : negotiateServer(offers, this.deflate);
+    const extensions = deflate === null ? '' : deflate.response;
+    const headers = acceptResponseLines(key, protocol, extensions);
     this.emit('headers', headers, req);
     socket.write(formatResponseHead(headers));
     socket.off('error', onHandshakeSocketError);
@@ -185,9 +201,12 @@ export class WebSocketServer extends EventEmitter {
     ws.attach(socket, head, {
       role: 'server',
       protocol,
-      extensions: '',
-      extension: null,
-      maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      extensions,
+      extension:
+        deflate === null || this.deflate === null
+          ? null
+          : new PerMessageDeflate(deflate.params, 'server', this.deflate, maxPayload),
+      maxPayload,
       autoPong: this.options.autoPong ?? true,
       closeTimeout: this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     });
@@ -253,7 +272,21 @@ export class WebSocketServer extends EventEmitter {
   }
 }
 
-function refuseHttp(_req: IncomingMessage, res: ServerResponse): void {
+function refuseHttp(req: IncomingMessage, res: ServerResponse): void {
+  // A WebSocket handshake that Node did not treat as an upgrade (no Upgrade header, or a
+  // Connection header without the "upgrade" token) is a bad request (RFC 6455 §4.2.1 items 3-4):
+  // answer 400 and close, as for any other refused handshake.
+  const check = req.headers['sec-websocket-key'] !== undefined ? checkUpgradeRequest(req) : null;
+  if (check !== null && !check.ok) {
+    res.writeHead(check.status, {
+      ...check.headers,
+      Connection: 'close',
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(check.message),
+    });
+    res.end(check.message);
+    return;
+  }
   const body = 'Upgrade Required';
   res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body), Upgrade: 'websocket' });
   res.end(body);

@@ -48,13 +48,16 @@ export class Transport implements ConnectionHandler {
     const tcp = socket as Partial<Socket>;
     tcp.setTimeout?.(0);
     tcp.setNoDelay?.(true);
+    // Bytes that arrived with the upgrade go back into the socket before the 'data' listener is
+    // attached: unshifting into a flowing stream emits them synchronously, before the server's
+    // `connection` listeners (or the client's `open` listeners) could subscribe, and they were lost.
+    // Attaching 'data' afterwards resumes the stream on the next tick, so they are parsed first.
+    if (head !== undefined && head.length > 0) socket.unshift(head);
     socket.on('data', (chunk: Buffer) => this.connection.receive(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', () => this.onSocketError());
     socket.on('drain', () => this.owner.onTransportDrain());
-    // Bytes that arrived with the upgrade are parsed once listeners are attached.
-    if (head !== undefined && head.length > 0) socket.unshift(head);
     if (socket.isPaused()) socket.resume();
   }
 

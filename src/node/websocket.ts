@@ -40,7 +40,10 @@ export interface AttachOptions {
 }
 
 
-type ListenerEntry = { type: string; listener: (event: never) => void; wrapper: (...args: unknown[]) => void };
+/** A WHATWG listener: a function, or an object with `handleEvent` (as `ws` and the DOM accept). */
+export type WsEventListener = ((event: never) => void) | { handleEvent(event: never): void };
+
+type ListenerEntry = { type: string; listener: WsEventListener; wrapper: (...args: unknown[]) => void };
 
 const kListeners = Symbol('listeners');
 
@@ -235,10 +238,10 @@ export class WebSocket extends EventEmitter {
   // ---- WHATWG-style listeners ----
 
   /** Adds a WHATWG-style listener for `open`, `message`, `close` or `error`. */
-  addEventListener(type: string, listener: (event: never) => void, options?: WsListenerOptions): void {
+  addEventListener(type: string, listener: WsEventListener, options?: WsListenerOptions): void {
     const list = (this[kListeners] ??= []);
     if (list.some((e) => e.type === type && e.listener === listener)) return;
-    const wrapper = this.eventWrapper(type, listener as (event: WsEvent) => void);
+    const wrapper = this.eventWrapper(type, listener);
     if (wrapper === null) return;
     const entry: ListenerEntry = { type, listener, wrapper };
     list.push(entry);
@@ -253,7 +256,7 @@ export class WebSocket extends EventEmitter {
   }
 
   /** Removes a listener added with {@link addEventListener}. */
-  removeEventListener(type: string, listener: (event: never) => void): void {
+  removeEventListener(type: string, listener: WsEventListener): void {
     const list = this[kListeners];
     if (!list) return;
     const index = list.findIndex((e) => e.type === type && e.listener === listener);
@@ -304,7 +307,15 @@ export class WebSocket extends EventEmitter {
     this.addEventListener(type, fn as (event: never) => void);
   }
 
-  private eventWrapper(type: string, listener: (event: WsEvent) => void): ((...args: unknown[]) => void) | null {
+  private eventWrapper(type: string, target: WsEventListener): ((...args: unknown[]) => void) | null {
+    // An object listener is called through its `handleEvent`, looked up at dispatch time (DOM
+    // semantics, as in `ws`); calling it as a function threw inside the socket's data handler.
+    const listener = {
+      call: (self: WebSocket, event: WsEvent): void => {
+        if (typeof target === 'function') (target as (event: WsEvent) => void).call(self, event);
+        else if (typeof target?.handleEvent === 'function') (target.handleEvent as (event: WsEvent) => void).call(target, event);
+      },
+    };
     switch (type) {
       case 'open':
         return () => listener.call(this, new WsEvent('open', this));

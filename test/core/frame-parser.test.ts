@@ -11,6 +11,7 @@ import {
   frame,
   frames,
   hex,
+  hx,
   parserTarget,
   pseudoRandomBytes,
 } from './helpers.js';
@@ -19,10 +20,7 @@ const CLIENT: FrameParserOptions = { expectMasked: false, maxFrameLength: 1 << 2
 const SERVER: FrameParserOptions = { expectMasked: true, maxFrameLength: 1 << 20 }; // parses client frames
 
 const start = (opcode: number, length: number, fin = true, rsv = 0): FrameEvent => ({ type: 'start', fin, opcode, rsv, length });
-const end = (payload: string | Buffer): FrameEvent => ({
-  type: 'end',
-  payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-});
+const end = (payload: string | Uint8Array): FrameEvent => ({ type: 'end', payload: hx(payload) });
 
 function parse(input: Buffer, options: FrameParserOptions = CLIENT) {
   return feedAllWays(input, parserTarget(options));
@@ -36,6 +34,40 @@ describe('frame builder (test helper)', () => {
     expect(frame({ opcode: 0, payload: 'lo' })).toEqual(hex('80 02 6c 6f'));
     expect(frame({ opcode: 2, payload: Buffer.alloc(256) }).subarray(0, 4)).toEqual(hex('82 7e 01 00'));
     expect(frame({ opcode: 2, payload: Buffer.alloc(65536) }).subarray(0, 10)).toEqual(hex('82 7f 00 00 00 00 00 01 00 00'));
+  });
+});
+
+describe('feedAllWays (test helper)', () => {
+  it('fails when the events depend on how the input was split', () => {
+    const chunky = () => {
+      const events: number[] = [];
+      return { events, push: (c: Buffer) => void events.push(c.length) };
+    };
+    expect(() => feedAllWays(hex('01 02 03'), chunky)).toThrow(/one byte at a time/);
+  });
+
+  it('fails when an event is reported later than the chunk that decides it', () => {
+    // Reports "seen 2 bytes" one push late.
+    const lazy = () => {
+      const events: string[] = [];
+      let seen = 0;
+      let due = false;
+      return {
+        events,
+        push(c: Buffer): void {
+          if (due) {
+            events.push('two');
+            due = false;
+          }
+          seen += c.length;
+          if (seen >= 2 && seen - c.length < 2) due = true;
+        },
+        finish(): void {
+          if (due) events.push('two');
+        },
+      };
+    };
+    expect(() => feedAllWays(hex('01 02 03 04'), lazy)).toThrow(/timing/);
   });
 });
 
@@ -355,11 +387,11 @@ describe('FrameParser: pause, resume, stop', () => {
 
   it('holds input while paused and reports it as pending', () => {
     const t = parserTarget(SERVER)();
-    t.push(input.subarray(0, 4));
+    t.push(Buffer.from(input.subarray(0, 4)));
     t.parser.pause();
     expect(t.parser.isPaused).toBe(true);
-    t.push(input.subarray(4, 100));
-    t.push(input.subarray(100));
+    t.push(Buffer.from(input.subarray(4, 100)));
+    t.push(Buffer.from(input.subarray(100)));
     expect(t.events).toEqual([]);
     expect(t.parser.pendingBytes).toBe(input.length - 4);
     t.parser.resume();
@@ -431,7 +463,7 @@ describe('FrameParser: pause, resume, stop', () => {
   it('stop() from inside a callback ends parsing of the current chunk', () => {
     const t = parserTarget(SERVER, (parser, sink) => {
       sink.hook = (e) => {
-        if (e.type === 'end' && e.payload.toString() === 'p') parser.stop();
+        if (e.type === 'end' && e.payload === hx('p')) parser.stop();
       };
     })();
     t.push(Buffer.from(input));

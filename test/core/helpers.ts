@@ -19,6 +19,14 @@ export function hex(text: string): Buffer {
   return Buffer.from(clean, 'hex');
 }
 
+/**
+ * Events carry payloads as hex strings: exact, cheap to compare, and readable in a diff.
+ * A string argument is taken as UTF-8 text.
+ */
+export function hx(data: string | Uint8Array): string {
+  return (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('hex');
+}
+
 /** Deterministic pseudo-random bytes (mulberry32), so failures are reproducible. */
 export function pseudoRandomBytes(n: number, seed = 1): Buffer {
   let a = seed >>> 0;
@@ -267,7 +275,7 @@ export function feedInChunks<E>(input: Uint8Array, create: () => Feedable<E>, si
 
 export type FrameEvent =
   | { type: 'start'; fin: boolean; opcode: number; rsv: number; length: number }
-  | { type: 'end'; payload: Buffer }
+  | { type: 'end'; payload: string }
   | { type: 'empty-payload-call' }
   | ErrorEvent;
 
@@ -292,7 +300,7 @@ export class RecordingFrameSink implements FrameSink {
   }
 
   frameEnd(): void {
-    this.record({ type: 'end', payload: Buffer.concat(this.pieces) });
+    this.record({ type: 'end', payload: hx(Buffer.concat(this.pieces)) });
   }
 
   private record(event: FrameEvent): void {
@@ -328,8 +336,8 @@ export function parserTarget(
 // ---- assembler ------------------------------------------------------------------------------
 
 export type MessageEvent =
-  | { type: 'message'; data: Buffer; binary: boolean; compressed: boolean }
-  | { type: 'control'; opcode: number; payload: Buffer }
+  | { type: 'message'; data: string; binary: boolean; compressed: boolean }
+  | { type: 'control'; opcode: number; payload: string }
   | ErrorEvent;
 
 /** A MessageSink that records copies of what it receives. */
@@ -340,12 +348,12 @@ export class RecordingMessageSink implements MessageSink {
 
   message(data: Buffer, isBinary: boolean, compressed: boolean): void {
     this.delivered.push(data);
-    this.events.push({ type: 'message', data: Buffer.from(data), binary: isBinary, compressed });
+    this.events.push({ type: 'message', data: hx(data), binary: isBinary, compressed });
   }
 
   control(opcode: number, payload: Buffer): void {
     this.delivered.push(payload);
-    this.events.push({ type: 'control', opcode, payload: Buffer.from(payload) });
+    this.events.push({ type: 'control', opcode, payload: hx(payload) });
   }
 }
 
@@ -383,11 +391,11 @@ export function assemblerTarget(
 // ---- connection -----------------------------------------------------------------------------
 
 export type ConnEvent =
-  | { type: 'frame'; opcode: number; fin: boolean; rsv: number; masked: boolean; payload: Buffer }
-  | { type: 'message'; data: Buffer; binary: boolean }
-  | { type: 'ping'; data: Buffer }
-  | { type: 'pong'; data: Buffer }
-  | { type: 'closeFrame'; code: number; reason: Buffer }
+  | { type: 'frame'; opcode: number; fin: boolean; rsv: number; masked: boolean; payload: string }
+  | { type: 'message'; data: string; binary: boolean }
+  | { type: 'ping'; data: string }
+  | { type: 'pong'; data: string }
+  | { type: 'closeFrame'; code: number; reason: string }
   | { type: 'endTransport' }
   | { type: 'awaitClose' }
   | { type: 'setReading'; reading: boolean }
@@ -423,27 +431,27 @@ export class RecordingHandler implements ConnectionHandler {
     this.unparsed = Buffer.concat([this.unparsed, data]);
     const { frames: decoded, rest } = decodeFrames(this.unparsed);
     this.unparsed = Buffer.from(rest);
-    for (const f of decoded) this.events.push({ type: 'frame', ...f });
+    for (const f of decoded) this.events.push({ type: 'frame', ...f, payload: hx(f.payload) });
     if (cb) queueMicrotask(() => cb(null));
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.events.push({ type: 'message', data: Buffer.from(data), binary: isBinary });
+    this.events.push({ type: 'message', data: hx(data), binary: isBinary });
     this.hooks.onMessage?.(data, isBinary);
   }
 
   onPing(data: Buffer): void {
-    this.events.push({ type: 'ping', data: Buffer.from(data) });
+    this.events.push({ type: 'ping', data: hx(data) });
     this.hooks.onPing?.(data);
   }
 
   onPong(data: Buffer): void {
-    this.events.push({ type: 'pong', data: Buffer.from(data) });
+    this.events.push({ type: 'pong', data: hx(data) });
     this.hooks.onPong?.(data);
   }
 
   onCloseFrame(code: number, reason: Buffer): void {
-    this.events.push({ type: 'closeFrame', code, reason: Buffer.from(reason) });
+    this.events.push({ type: 'closeFrame', code, reason: hx(reason) });
     this.hooks.onCloseFrame?.(code, reason);
   }
 
@@ -486,14 +494,19 @@ export function makeConnection(
   return { conn, handler };
 }
 
-/** A fresh connection as a {@link Feedable}. */
+/**
+ * A fresh connection as a {@link Feedable}. `setup` runs before any input (e.g. send a close
+ * frame first), `finish` after all of it (e.g. resume).
+ */
 export function connectionTarget(
   options: ConnectionOptions,
   hooks?: (conn: Connection) => HandlerHooks,
   finish?: (conn: Connection, handler: RecordingHandler) => void,
+  setup?: (conn: Connection, handler: RecordingHandler) => void,
 ): () => Feedable<ConnEvent> & { conn: Connection; handler: RecordingHandler } {
   return () => {
     const { conn, handler } = makeConnection(options, hooks);
+    setup?.(conn, handler);
     return {
       conn,
       handler,
@@ -506,19 +519,15 @@ export function connectionTarget(
 
 // ---- event shorthands -------------------------------------------------------------------------
 
-export const msg = (data: string | Buffer, binary = false): ConnEvent => ({
-  type: 'message',
-  data: typeof data === 'string' ? Buffer.from(data) : data,
-  binary,
-});
+export const msg = (data: string | Uint8Array, binary = false): ConnEvent => ({ type: 'message', data: hx(data), binary });
 
-export const sent = (opcode: number, payload: string | Buffer, masked: boolean, fin = true, rsv = 0): ConnEvent => ({
+export const sent = (opcode: number, payload: string | Uint8Array, masked: boolean, fin = true, rsv = 0): ConnEvent => ({
   type: 'frame',
   opcode,
   fin,
   rsv,
   masked,
-  payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+  payload: hx(payload),
 });
 
 export const err = (code: string, closeCode: number | null): ErrorEvent => ({ type: 'error', code, closeCode });

@@ -1,0 +1,96 @@
+/**
+ * The conformance CLI.
+ *
+ *   npx tsx autobahn/conformance.ts [options]
+ *     --testee server|client|both   which side to test (default both)
+ *     --impl ws6455|ws              implementation of the in-process testee (default ws6455; ws = reference run)
+ *     --full                        section 9 at the suite's full sizes (default: CI sizes)
+ *     --url ws://127.0.0.1:PORT     test this server instead of starting an echo server
+ *     --listen PORT                 fuzzing server port for an external client under test (waits for it)
+ *     --cases "1.*,6.4.*"           include patterns (default "*");  --exclude "12.*,13.*"
+ *     --agent NAME                  agent name in reports (default: the impl name)
+ *     --out DIR                     report root (default autobahn/reports, or autobahn/reports/reference-<impl>)
+ *     --time-scale N                stretch protocol timeouts on slow machines (default 1)
+ *     --no-check                    do not compare with autobahn/expected-results.json
+ *     --write-expected              store this run's verdicts as the expected ones (keeps known issues)
+ * Exit code 1 when a case is worse than expected (checked for our library only).
+ */
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { selectCases } from './catalogue/index.js';
+import { compareWithExpected, describeComparison, readExpected, writeExpected } from './expected.js';
+import type { Testee } from './expected.js';
+import { testClient, testServer } from './harness.js';
+import type { ImplName } from './impl.js';
+import type { CaseResult } from './peer/case-runner.js';
+import { summaryLine } from './reporting/summary.js';
+import { writeReports } from './reporting/write.js';
+
+function parseArgs(argv: readonly string[]): Map<string, string> {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      args.set(a.slice(2), next);
+      i++;
+    } else args.set(a.slice(2), 'true');
+  }
+  return args;
+}
+
+const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const impl = (args.get('impl') ?? 'ws6455') as ImplName;
+  if (impl !== 'ws6455' && impl !== 'ws') throw new Error('--impl must be ws6455 or ws');
+  const which = args.get('testee') ?? 'both';
+  const testees: Testee[] = which === 'both' ? ['server', 'client'] : [which as Testee];
+  const profile = args.has('full') ? 'full' : 'ci';
+  const cases = selectCases(list(args.get('cases')) ?? ['*'], list(args.get('exclude')) ?? []);
+  const agent = args.get('agent') ?? impl;
+  const url = args.get('url');
+  const listen = args.get('listen');
+  const timeScale = Number(args.get('time-scale') ?? 1);
+  const root = args.get('out') ?? join(fileURLToPath(new URL('.', import.meta.url)), 'reports', impl === 'ws6455' ? '' : `reference-${impl}`);
+  const externalTarget = (url !== undefined && testees.includes('server')) || (listen !== undefined && testees.includes('client'));
+  const check = impl === 'ws6455' && !externalTarget && !args.has('no-check');
+  const log = (line: string) => console.log(line);
+
+  console.log(`conformance: ${cases.length} cases, profile ${profile}, impl ${impl}${url ? `, server ${url}` : ''}${listen ? `, listening on ${listen}` : ''}`);
+  let failed = false;
+  for (const testee of testees) {
+    const t0 = Date.now();
+    let results: CaseResult[];
+    if (testee === 'server') {
+      results = await testServer({ impl, profile, cases, agent, timeScale, log, ...(url ? { url } : {}) });
+    } else {
+      results = await testClient({
+        impl,
+        profile,
+        cases,
+        agent,
+        timeScale,
+        log,
+        ...(listen ? { listen: Number(listen), external: true, onListening: (u: string) => console.log(`fuzzing server listening on ${u}; run the client under test against it`) } : {}),
+      });
+    }
+    const dir = join(root, testee === 'server' ? 'servers' : 'clients');
+    await writeReports(dir, `Autobahn conformance — ${testee} under test`, results);
+    console.log(`${testee} under test (${results[0]?.agent ?? agent}): ${summaryLine(results)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`  reports: ${dir}/index.html, summary.md, index.json`);
+    if (args.has('write-expected')) {
+      await writeExpected(testee, results);
+      console.log(`  wrote expected verdicts for the ${testee} role`);
+    } else if (check) {
+      const comparison = compareWithExpected(await readExpected(), testee, results);
+      for (const line of describeComparison(testee, comparison)) console.log(`  ${line}`);
+      if (comparison.regressions.length > 0) failed = true;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();
