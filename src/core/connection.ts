@@ -107,6 +107,10 @@ export class Connection implements MessageSink, FrameOutput {
   private decoding = false;
   private userPaused = false;
   private ended = false;
+  /** The connection was failed: nothing but its close frame may be written. */
+  private failed = false;
+  /** The transport may end as soon as the send queue is empty. */
+  private endRequested = false;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
     this.role = options.role;
@@ -193,7 +197,7 @@ export class Connection implements MessageSink, FrameOutput {
       this.decoding = false;
       if (this.stateValue === ConnectionState.Closed || this.parser.stopped) return;
       if (err) {
-        this.failOn(err);
+        this.fail(asWebSocketError(err));
         return;
       }
       const out = decoded ?? Buffer.alloc(0);
@@ -240,7 +244,7 @@ export class Connection implements MessageSink, FrameOutput {
 
   private afterCloseExchanged(): void {
     // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it (timer-bounded).
-    if (this.role === 'server') this.handler.endTransport();
+    if (this.role === 'server') this.requestEnd();
     else this.handler.awaitClose();
   }
 
@@ -266,16 +270,38 @@ export class Connection implements MessageSink, FrameOutput {
    * none was sent yet, reports the error and ends the transport.
    */
   fail(err: WebSocketError): void {
-    if (this.stateValue === ConnectionState.Closed) return;
+    if (this.stateValue === ConnectionState.Closed || this.failed) return;
+    this.failed = true;
     this.parser.stop();
     this.assembler.reset();
-    if (!this.closeSent) {
+    // Data still waiting for the extension is dropped: the connection is being failed. A close
+    // frame already queued by close() goes out now, in place of a new one.
+    const queue = this.queue;
+    this.queue = null;
+    let queuedClose: QueuedSend | null = null;
+    if (queue !== null) {
+      for (const item of queue) {
+        if (item.opcode === Opcode.Close) queuedClose = item;
+        else item.cb?.(notOpen());
+      }
+    }
+    if (queuedClose !== null) {
+      encodeFrame(this, Opcode.Close, queuedClose.data, true, 0, this.masked, queuedClose.cb);
+    } else if (!this.closeSent) {
+      this.closeSent = true;
       const code = err instanceof ProtocolError ? err.closeCode : CloseCode.InternalError;
-      this.queueClose(encodeClosePayload(code), undefined);
+      encodeFrame(this, Opcode.Close, encodeClosePayload(code), true, 0, this.masked);
     }
     this.stateValue = ConnectionState.Closing;
     this.handler.onProtocolError(err);
+    this.endRequested = false;
     this.handler.endTransport();
+  }
+
+  /** Ends the transport once every queued frame (the close frame last) has been written. */
+  private requestEnd(): void {
+    if (this.queue !== null || this.encoding) this.endRequested = true;
+    else this.handler.endTransport();
   }
 
   // ---- commands in, bytes out ------------------------------------------------------------
@@ -286,8 +312,7 @@ export class Connection implements MessageSink, FrameOutput {
    */
   send(data: Buffer, flags: SendFlags, cb?: SendCallback): void {
     if (this.stateValue !== ConnectionState.Open || this.closeSent) {
-      const err = new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');
-      if (cb) queueMicrotask(() => cb(err));
+      if (cb) queueMicrotask(() => cb(notOpen()));
       return;
     }
     let opcode: number = flags.binary ? Opcode.Binary : Opcode.Text;
@@ -311,11 +336,19 @@ export class Connection implements MessageSink, FrameOutput {
 
   /** Sends a ping (payload at most 125 bytes; checked by the caller). */
   ping(data: Buffer, cb?: SendCallback): void {
+    if (this.closeSent || this.stateValue === ConnectionState.Closed) {
+      if (cb) queueMicrotask(() => cb(notOpen()));
+      return;
+    }
     this.sendControl(Opcode.Ping, data, cb);
   }
 
   /** Sends a pong (payload at most 125 bytes; checked by the caller). */
   pong(data: Buffer, cb?: SendCallback): void {
+    if (this.closeSent || this.stateValue === ConnectionState.Closed) {
+      if (cb) queueMicrotask(() => cb(notOpen()));
+      return;
+    }
     this.sendControl(Opcode.Pong, data, cb);
   }
 
@@ -362,19 +395,28 @@ export class Connection implements MessageSink, FrameOutput {
       this.encoding = true;
       extension.encode(item.data, item.fin, (err, encoded) => {
         this.encoding = false;
+        if (this.failed || this.stateValue === ConnectionState.Closed) {
+          item.cb?.(err ?? notOpen());
+          return;
+        }
         if (err) {
-          if (item.cb) item.cb(err);
+          item.cb?.(err);
           this.fail(new WebSocketError('WS_ERR_EXTENSION_FAILED', `Compression failed: ${err.message}`));
           return;
         }
-        if (this.stateValue === ConnectionState.Closed) return;
         // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
         const rsv = item.opcode === Opcode.Continuation ? 0 : extension.rsv;
         encodeFrame(this, item.opcode, encoded ?? Buffer.alloc(0), item.fin, rsv, this.masked, item.cb);
         this.drainQueue();
       });
     }
-    if (queue !== null && queue.length === 0 && !this.encoding) this.queue = null;
+    if (queue !== null && queue.length === 0 && !this.encoding) {
+      this.queue = null;
+      if (this.endRequested) {
+        this.endRequested = false;
+        this.handler.endTransport();
+      }
+    }
   }
 
   /** @internal FrameOutput: encoded bytes go to the transport. */
@@ -386,9 +428,18 @@ export class Connection implements MessageSink, FrameOutput {
     const pending = this.queue;
     this.queue = null;
     if (pending) {
-      const err = new WebSocketError('WS_ERR_NOT_OPEN', 'The connection closed before the message was sent');
-      for (const item of pending) if (item.cb) item.cb(err);
+      for (const item of pending) item.cb?.(notOpen());
     }
     this.extension?.dispose();
   }
+}
+
+function notOpen(): WebSocketError {
+  return new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');
+}
+
+/** Any failure of an extension fails the connection; unknown errors close with 1011. */
+function asWebSocketError(err: Error): WebSocketError {
+  if (err instanceof WebSocketError) return err;
+  return new ProtocolError('WS_ERR_EXTENSION_FAILED', CloseCode.InternalError, `Extension failed: ${err.message}`);
 }
