@@ -79,10 +79,14 @@ export class WebSocketServer extends EventEmitter {
       if (!this.shouldHandle(req)) {
         // Another WebSocketServer on the same HTTP server may own this path.
         if (server.listenerCount('upgrade') === 1) abort(socket, 400, 'Unknown WebSocket path');
+        else process.nextTick(refuseUnclaimed, server, socket);
         return;
       }
+      claimedSockets.add(socket);
+      pathChecked.add(req);
       this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
     };
+    upgradeListeners.add(onUpgrade);
     server.on('listening', onListening);
     server.on('error', onError);
     server.on('upgrade', onUpgrade);
@@ -127,6 +131,11 @@ export class WebSocketServer extends EventEmitter {
     }
     if (this.state !== RUNNING) {
       this.refuse(req, socket, 503, 'Server is shutting down');
+      return;
+    }
+    // As in `ws`, handleUpgrade honours `path` / shouldHandle in noServer mode too (once per request).
+    if (!pathChecked.has(req) && !this.shouldHandle(req)) {
+      abort(socket, 400, 'Unknown WebSocket path');
       return;
     }
     // Cross-site browser requests are refused unless their origin is listed.
@@ -290,6 +299,24 @@ function refuseHttp(req: IncomingMessage, res: ServerResponse): void {
   const body = 'Upgrade Required';
   res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body), Upgrade: 'websocket' });
   res.end(body);
+}
+
+/** Sockets some WebSocketServer took on, and the `upgrade` listeners that WebSocketServers added. */
+const claimedSockets = new WeakSet<Duplex>();
+const upgradeListeners = new WeakSet<(...args: never[]) => void>();
+/** Requests whose path the `upgrade` listener already checked with shouldHandle. */
+const pathChecked = new WeakSet<IncomingMessage>();
+
+/**
+ * Runs after every `upgrade` listener: when all of them are WebSocketServers and none handles
+ * the path, refuse with 400 — otherwise the socket would hang open with no answer. A foreign
+ * listener (another library) may own it, so then it is left alone.
+ */
+function refuseUnclaimed(server: HttpServer, socket: Duplex): void {
+  if (claimedSockets.has(socket) || socket.destroyed) return;
+  if (!server.listeners('upgrade').every((listener) => upgradeListeners.has(listener as (...args: never[]) => void))) return;
+  claimedSockets.add(socket);
+  abort(socket, 400, 'Unknown WebSocket path');
 }
 
 function abort(socket: Duplex, status: number, message?: string, headers?: Record<string, string>): void {

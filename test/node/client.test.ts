@@ -128,7 +128,8 @@ describe('successful handshake', () => {
     expect(h['sec-websocket-version']).toBe('13');
     expect(h['sec-websocket-key']).toMatch(/^[A-Za-z0-9+/]{22}==$/);
     expect(h['sec-websocket-protocol']).toBe('a,b');
-    expect(h['sec-websocket-extensions']).toBeUndefined();
+    // The user's header cannot replace the offer the client makes itself (deflate is on by default).
+    expect(h['sec-websocket-extensions']).toBe('permessage-deflate; client_max_window_bits');
     expect(h.origin).toBe('https://example.com');
     expect(h['x-custom']).toBe('yes');
     expect(h.host).toBe(`127.0.0.1:${portOf(server)}`);
@@ -183,7 +184,7 @@ describe('response verification (RFC 6455 §4.1)', () => {
     ['a subprotocol when none was offered', (req, socket) => answer101(req, socket, ['Sec-WebSocket-Protocol: a'])],
     [
       'an extension that was not offered',
-      (req, socket) => answer101(req, socket, ['Sec-WebSocket-Extensions: permessage-deflate']),
+      (req, socket) => answer101(req, socket, ['Sec-WebSocket-Extensions: x-webkit-deflate-frame']),
     ],
   ];
 

@@ -143,6 +143,21 @@ describe('server modes', () => {
     expect((await got)[0].toString()).toBe('from noServer');
   });
 
+  it('handleUpgrade honours the path option in noServer mode (as ws does): another path gets 400', async () => {
+    const wss = new WebSocketServer({ noServer: true, path: '/only' });
+    trackServer(wss);
+    const httpServer = http.createServer();
+    let upgraded = 0;
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      wss.handleUpgrade(req, socket, head, () => upgraded++);
+    });
+    const port = await listen(httpServer);
+    expectRefusal(await rawHttp(port, upgradeRequest(port, { path: '/other' })), 400);
+    expect(upgraded).toBe(0);
+    await RawClient.open(port, { path: '/only?q=1' });
+    expect(upgraded).toBe(1);
+  });
+
   it('path: only that path (query ignored) is upgraded; another path gets 400 and the socket is closed', async () => {
     const { wss, port } = await startServer({ path: '/chat' });
     const [, , req] = await connectTo(wss, `ws://127.0.0.1:${port}/chat?room=2`);
@@ -154,6 +169,33 @@ describe('server modes', () => {
     const res2 = await rawHttp(port, upgradeRequest(port, { path: '/chat/sub' }));
     expectRefusal(res2, 400);
     expect(connections).toBe(0);
+  });
+
+  it('two servers with different paths share one http.Server; a path neither handles gets 400', async () => {
+    const httpServer = http.createServer();
+    const a = new WebSocketServer({ server: httpServer, path: '/a' });
+    const b = new WebSocketServer({ server: httpServer, path: '/b' });
+    trackServer(a);
+    trackServer(b);
+    const port = await listen(httpServer);
+    const [, sa] = await connectTo(a, `ws://127.0.0.1:${port}/a`);
+    const [, sb] = await connectTo(b, `ws://127.0.0.1:${port}/b`);
+    expect([a.clients.has(sa), b.clients.has(sb), a.clients.size, b.clients.size]).toEqual([true, true, 1, 1]);
+    // Regression: the socket used to hang with no answer when no server owned the path.
+    expectRefusal(await rawHttp(port, upgradeRequest(port, { path: '/c' })), 400);
+  });
+
+  it("a path the server does not handle is left to another 'upgrade' listener", async () => {
+    const httpServer = http.createServer();
+    const wss = new WebSocketServer({ server: httpServer, path: '/ws' });
+    trackServer(wss);
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      if (req.url === '/custom') socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 6\r\n\r\ncustom');
+    });
+    const port = await listen(httpServer);
+    const res = await rawHttp(port, upgradeRequest(port, { path: '/custom' }));
+    expect(res.statusLine).toBe('HTTP/1.1 403 Forbidden');
+    expect(res.body).toBe('custom');
   });
 
   it('shouldHandle can be overridden', async () => {

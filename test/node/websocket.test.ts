@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { WebSocket, WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent } from '../../src/index.js';
 import {
+  buildFrame,
   closePayload,
   collectMessages,
   delay,
@@ -348,6 +349,50 @@ describe('limits and protocol errors', () => {
     expect((await raw.readUntilClose()).code).toBe(1002);
     await w.close;
     expect((w.errors[0] as Error & { code?: string }).code).toBe('WS_ERR_INVALID_OPCODE');
+  });
+
+  const violations: Array<[string, () => Buffer, number, string]> = [
+    ['RSV1 without an extension', () => buildFrame({ opcode: Op.Text, payload: 'x', rsv: 0x40 }), 1002, 'WS_ERR_UNEXPECTED_RSV_1'],
+    ['RSV2', () => buildFrame({ opcode: Op.Text, payload: 'x', rsv: 0x20 }), 1002, 'WS_ERR_UNEXPECTED_RSV_2_3'],
+    ['a fragmented ping', () => buildFrame({ opcode: Op.Ping, payload: 'x', fin: false }), 1002, 'WS_ERR_EXPECTED_FIN'],
+    ['a 126-byte ping', () => buildFrame({ opcode: Op.Ping, payload: Buffer.alloc(126) }), 1002, 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH'],
+    ['a continuation without a message', () => buildFrame({ opcode: Op.Cont, payload: 'x' }), 1002, 'WS_ERR_UNEXPECTED_CONTINUATION'],
+    [
+      'a new message inside a fragmented one',
+      () => Buffer.concat([buildFrame({ opcode: Op.Text, payload: 'a', fin: false }), buildFrame({ opcode: Op.Text, payload: 'b' })]),
+      1002,
+      'WS_ERR_EXPECTED_CONTINUATION',
+    ],
+    ['close code 1005 on the wire', () => buildFrame({ opcode: Op.Close, payload: closePayload(1005) }), 1002, 'WS_ERR_INVALID_CLOSE_CODE'],
+    ['a 1-byte close payload', () => buildFrame({ opcode: Op.Close, payload: Buffer.from([3]) }), 1002, 'WS_ERR_INVALID_CLOSE_PAYLOAD'],
+    [
+      'a close reason that is not UTF-8',
+      () => buildFrame({ opcode: Op.Close, payload: Buffer.concat([closePayload(1000), Buffer.from([0xc0, 0x80])]) }),
+      1007,
+      'WS_ERR_INVALID_UTF8',
+    ],
+  ];
+  for (const [name, bytesOf, closeCode, errorCode] of violations) {
+    it(`${name} → close ${closeCode} (${errorCode})`, async () => {
+      const { raw, ws } = await rawPair();
+      const w = watchClose(ws);
+      raw.write(bytesOf());
+      const close = await raw.readUntilClose();
+      expect(close.before).toEqual([]);
+      expect(close.code).toBe(closeCode);
+      await w.close;
+      expect(w.errors.map((e) => (e as Error & { code?: string }).code)).toEqual([errorCode]);
+      await raw.waitEnd();
+    });
+  }
+
+  it('a FIN without a close frame → close 1006, no error', async () => {
+    const { raw, ws } = await rawPair();
+    const w = watchClose(ws);
+    raw.end();
+    const [code, reason] = await w.close;
+    expect([code, reason.length]).toEqual([1006, 0]);
+    expect(w.errors).toEqual([]);
   });
 
   it('a server-side ws without an error listener does not crash the process on a protocol error', async () => {
