@@ -17,6 +17,8 @@ export type SendCallback = (err?: Error | null) => void;
 export interface ConnectionHandler {
   /** Writes bytes to the peer; `cb` runs when they were flushed (or failed). */
   write(data: Buffer, cb?: SendCallback): void;
+  /** Optional: writes `buffer[start, end)` (see FrameOutput.writeRange). */
+  writeRange?(buffer: Buffer, start: number, end: number, cb?: SendCallback): void;
   /** A complete data message (already decoded and validated). */
   onMessage(data: Buffer, isBinary: boolean): void;
   onPing(data: Buffer): void;
@@ -422,6 +424,13 @@ export class Connection implements MessageSink, FrameOutput {
   /** @internal FrameOutput: encoded bytes go to the transport. */
   write(data: Buffer, cb?: SendCallback): void {
     this.handler.write(data, cb);
+  }
+
+  /** @internal FrameOutput: a range of a shared buffer goes to the transport. */
+  writeRange(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
+    const handler = this.handler;
+    if (handler.writeRange) handler.writeRange(buffer, start, end, cb);
+    else handler.write(buffer.subarray(start, end), cb);
   }
 
   private disposeExtension(): void {

@@ -1,4 +1,5 @@
 import { maskInto, writeMaskKey } from './mask.js';
+import { MAX_SLAB_FRAME, frameSlab, reserveFrame } from './slab.js';
 
 /**
  * Payloads up to this size are copied behind their header into one buffer: one write instead
@@ -17,6 +18,11 @@ export interface FrameOutput {
    * write only) runs once the bytes were flushed.
    */
   write(data: Buffer, cb?: (err?: Error | null) => void): void;
+  /**
+   * Optional: writes `buffer[start, end)`, which is not reused by the encoder. Lets the output
+   * join consecutive frames of a shared slab without creating a view per frame.
+   */
+  writeRange?(buffer: Buffer, start: number, end: number, cb?: (err?: Error | null) => void): void;
 }
 
 /** Size of a frame header for a payload of `length` bytes (RFC 6455 §5.2). */
@@ -75,27 +81,54 @@ export function encodeFrame(
 ): number {
   const length = payload.length;
   const size = headerSize(length, masked);
+  const total = size + length;
+  if (total <= MAX_SLAB_FRAME) {
+    reserveFrame(total);
+    const slab = frameSlab.buffer;
+    const start = frameSlab.offset;
+    frameSlab.offset = start + total;
+    fillFrame(slab, start, opcode, payload, fin, rsv, masked, size);
+    if (out.writeRange) out.writeRange(slab, start, start + total, cb);
+    else out.write(slab.subarray(start, start + total), cb);
+    return total;
+  }
   if (masked || length <= COALESCE_LIMIT) {
-    const frame = Buffer.allocUnsafe(size + length);
-    writeHeader(frame, 0, opcode, fin, rsv, length, masked);
-    if (masked) {
-      const k = size - 4;
-      maskKey[0] = frame[k] as number;
-      maskKey[1] = frame[k + 1] as number;
-      maskKey[2] = frame[k + 2] as number;
-      maskKey[3] = frame[k + 3] as number;
-      maskInto(payload, 0, length, maskKey, frame, size);
-    } else if (length > 0) {
-      frame.set(payload, size);
-    }
+    const frame = Buffer.allocUnsafe(total);
+    fillFrame(frame, 0, opcode, payload, fin, rsv, masked, size);
     out.write(frame, cb);
-    return size + length;
+    return total;
   }
   const header = Buffer.allocUnsafe(size);
   writeHeader(header, 0, opcode, fin, rsv, length, false);
   out.write(header);
   out.write(toBuffer(payload), cb);
-  return size + length;
+  return total;
+}
+
+/** Writes header and payload (masked into place when `masked`) at `target[start]`. */
+function fillFrame(
+  target: Buffer,
+  start: number,
+  opcode: number,
+  payload: Uint8Array,
+  fin: boolean,
+  rsv: number,
+  masked: boolean,
+  size: number,
+): void {
+  const length = payload.length;
+  writeHeader(target, start, opcode, fin, rsv, length, masked);
+  const body = start + size;
+  if (masked) {
+    const k = body - 4;
+    maskKey[0] = target[k] as number;
+    maskKey[1] = target[k + 1] as number;
+    maskKey[2] = target[k + 2] as number;
+    maskKey[3] = target[k + 3] as number;
+    maskInto(payload, 0, length, maskKey, target, body);
+  } else if (length > 0) {
+    target.set(payload, body);
+  }
 }
 
 /** A Buffer view of any Uint8Array, without copying. */

@@ -26,7 +26,12 @@ const keyWord = new Uint32Array(keyBytes.buffer);
 // view never keeps a buffer alive.
 const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
 
+// The last buffer used: consecutive frames of one socket chunk skip the WeakMap lookup.
+let lastBuffer: ArrayBufferLike | null = null;
+let lastView: Uint32Array | null = null;
+
 function wordViewOf(buffer: ArrayBufferLike, minWords: number): Uint32Array {
+  if (buffer === lastBuffer && lastView !== null && lastView.length >= minWords) return lastView;
   let view = wordViews.get(buffer);
   // A resizable ArrayBuffer may have grown (or shrunk, leaving the view out of bounds with
   // length 0) since the view was made: writes past a view's end would be silently dropped.
@@ -34,6 +39,8 @@ function wordViewOf(buffer: ArrayBufferLike, minWords: number): Uint32Array {
     view = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
     wordViews.set(buffer, view);
   }
+  lastBuffer = buffer;
+  lastView = view;
   return view;
 }
 

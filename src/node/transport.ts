@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Connection, type ConnectionHandler, type ConnectionOptions, type SendCallback } from '../core/connection.js';
 import { CloseCode } from '../core/constants.js';
 import type { WebSocketError } from '../core/errors.js';
+import { WriteBatch } from './write-batch.js';
 
 /** What a {@link Transport} reports to the WebSocket that owns it. */
 export interface TransportOwner {
@@ -24,7 +25,7 @@ export interface TransportOptions extends ConnectionOptions {
 
 /**
  * Binds a {@link Connection} to a Node stream socket: socket chunks go in, frames come out as
- * corked writes (frames produced in the same tick leave in one write), reading pauses while a
+ * batched writes (frames produced in the same tick leave in one write), reading pauses while a
  * message is decoded, and a timer bounds the wait for the peer's side of the close handshake.
  */
 export class Transport implements ConnectionHandler {
@@ -35,7 +36,7 @@ export class Transport implements ConnectionHandler {
   private readonly owner: TransportOwner;
   private readonly closeTimeout: number;
   private closeTimer: NodeJS.Timeout | null = null;
-  private corked = false;
+  private readonly batch: WriteBatch;
   private reading = true;
   private userPaused = false;
   private closed = false;
@@ -44,6 +45,7 @@ export class Transport implements ConnectionHandler {
     this.owner = owner;
     this.socket = socket;
     this.closeTimeout = options.closeTimeout;
+    this.batch = new WriteBatch(socket);
     this.connection = new Connection(this, options);
     const tcp = socket as Partial<Socket>;
     tcp.setTimeout?.(0);
@@ -63,12 +65,13 @@ export class Transport implements ConnectionHandler {
 
   /** Bytes written but not yet flushed to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.batch.pendingBytes;
   }
 
   /** `true` when the socket's write buffer is below its high-water mark. */
   get writable(): boolean {
-    return !this.socket.writableNeedDrain;
+    const socket = this.socket;
+    return !socket.writableNeedDrain && socket.writableLength + this.batch.pendingBytes < socket.writableHighWaterMark;
   }
 
   // ---- ConnectionHandler ----
@@ -79,14 +82,15 @@ export class Transport implements ConnectionHandler {
       if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
       return;
     }
-    // Cork once per tick: frames produced in the same tick leave in a single writev.
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(uncork, this);
+    this.batch.write(data, 0, data.length, cb);
+  }
+
+  writeRange(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
+    if (this.closed || this.socket.destroyed) {
+      if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
+      return;
     }
-    if (cb) socket.write(data, cb);
-    else socket.write(data);
+    this.batch.write(buffer, start, end, cb);
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
@@ -145,12 +149,9 @@ export class Transport implements ConnectionHandler {
     this.socket.destroy();
   }
 
-  /** Writes out corked frames now. */
+  /** Writes out batched frames now. */
   flush(): void {
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
-    }
+    this.batch.flush();
   }
 
   private applyReading(): void {
@@ -184,6 +185,7 @@ export class Transport implements ConnectionHandler {
     if (this.closed) return;
     this.closed = true;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.batch.discard(new Error('The socket is closed'));
     const connection = this.connection;
     connection.receiveEnd();
     const clean = connection.closeSent && connection.closeReceived;
@@ -194,6 +196,3 @@ export class Transport implements ConnectionHandler {
 
 const EMPTY = Buffer.alloc(0);
 
-function uncork(transport: Transport): void {
-  transport.flush();
-}
