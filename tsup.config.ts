@@ -1,13 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // One entry per public subpath. Code shared between entries goes into common chunks (for CJS
+  // too), so `ws6455/reconnect` uses the very same WebSocket class as `ws6455`.
+  entry: { index: 'src/index.ts', reconnect: 'src/reconnect/index.ts', router: 'src/router/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  splitting: false,
+  splitting: true,
   treeshake: true,
 });

@@ -23,6 +23,7 @@ export interface ClientDriverOptions {
 /** Opens one connection, echoes every message, resolves when it closes (or the time limit ends it). */
 function session(mod: TesteeModule, url: string, timeoutSecs: number, onMessage?: (data: Buffer) => void): Promise<void> {
   return new Promise((resolve) => {
+    // permessage-deflate keeps the client default (offered with client_max_window_bits), which 12.x/13.x negotiate.
     const ws = new mod.WebSocket(url, undefined, { maxPayload: MAX_PAYLOAD });
     const timer = setTimeout(() => ws.terminate?.(), timeoutSecs * 1000);
     ws.on('message', (data, isBinary) => {

@@ -4,7 +4,8 @@
  *   npx tsx autobahn/conformance.ts [options]
  *     --testee server|client|both   which side to test (default both)
  *     --impl ws6455|ws              implementation of the in-process testee (default ws6455; ws = reference run)
- *     --full                        section 9 at the suite's full sizes (default: CI sizes)
+ *     --full                        the suite's full sizes: section 9 sizes, 1000 messages per 12.x/13.x case
+ *                                   (default: CI sizes)
  *     --url ws://127.0.0.1:PORT     test this server instead of starting an echo server
  *     --listen PORT                 fuzzing server port for an external client under test (waits for it)
  *     --cases "1.*,6.4.*"           include patterns (default "*");  --exclude "12.*,13.*"

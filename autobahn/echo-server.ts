@@ -33,7 +33,8 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
     port: options.port ?? 9001,
     host,
     maxPayload: MAX_PAYLOAD,
-    // TODO(permessage-deflate): enable `perMessageDeflate: true` once src/deflate/ exists (Autobahn 12.x/13.x).
+    // Sections 12/13: accept permessage-deflate with the default settings (off by default on servers).
+    perMessageDeflate: true,
   });
   server.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));

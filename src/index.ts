@@ -4,6 +4,11 @@
  */
 export { WebSocket } from './node/websocket.js';
 export type { BinaryType, SendOptions, SendCallback } from './node/websocket.js';
+export type { ConnectOptions } from './node/connect.js';
+export type { MessageIteratorOptions, WebSocketMessage } from './node/iterate.js';
+export { DEFAULT_ITERATOR_HIGH_WATER_MARK, DEFAULT_ITERATOR_MAX_BYTES } from './node/iterate.js';
+export { createWebSocketStream } from './node/stream.js';
+export type { WebSocketStreamOptions } from './node/stream.js';
 export { WebSocketServer, DEFAULT_HANDSHAKE_TIMEOUT } from './node/server.js';
 export type {
   ServerOptions,

@@ -9,6 +9,8 @@ const root = new URL('..', import.meta.url);
 const EXPECTED = [
   'CloseCode',
   'DEFAULT_CLOSE_TIMEOUT',
+  'DEFAULT_ITERATOR_HIGH_WATER_MARK',
+  'DEFAULT_ITERATOR_MAX_BYTES',
   'DEFAULT_HANDSHAKE_TIMEOUT',
   'DEFAULT_MAX_FRAGMENTS',
   'DEFAULT_MAX_PAYLOAD',
@@ -21,7 +23,25 @@ const EXPECTED = [
   'WsErrorEvent',
   'WsEvent',
   'WsMessageEvent',
+  'createWebSocketStream',
 ];
+
+/** The public names of each subpath export. */
+const SUBPATHS: Record<string, string[]> = {
+  'ws6455/reconnect': ['Backoff', 'ReconnectError', 'ReconnectingWebSocket', 'backoffDelay'],
+  'ws6455/router': ['Router', 'RouterError', 'RouterPeer', 'encodeEnvelope', 'parseEnvelope'],
+};
+
+/**
+ * The text of a declaration file plus the shared declaration chunks it imports (the build
+ * splits declarations used by several entry points into common files).
+ */
+function typesOf(path: string): string {
+  const text = readFileSync(new URL(path.replace('./', ''), root), 'utf8');
+  const chunks = [...text.matchAll(/from '\.\/([^']+)\.c?js'/g)].map((m) => m[1] as string);
+  const ext = path.endsWith('.d.cts') ? '.d.cts' : '.d.ts';
+  return [text, ...chunks.map((c) => readFileSync(new URL(`dist/${c}${ext}`, root), 'utf8'))].join('\n');
+}
 
 function run(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim();
@@ -53,6 +73,32 @@ describe('built package', () => {
     expect(esm).toBe(cjs);
   });
 
+  for (const [subpath, names] of Object.entries(SUBPATHS)) {
+    it(`exposes ${subpath} through require() and import`, () => {
+      const cjs = run(['-e', `console.log(Object.keys(require('${subpath}')).sort().join(','))`]);
+      const esm = run(['--input-type=module', '-e', `const m = await import('${subpath}'); console.log(Object.keys(m).sort().join(','))`]);
+      expect(cjs.split(',')).toEqual(expect.arrayContaining(names));
+      expect(esm).toBe(cjs);
+    });
+  }
+
+  it('keeps the toolkit out of "." and shares one WebSocket class between the entry points', () => {
+    const main = run(['-e', "console.log(Object.keys(require('ws6455')).join(','))"]).split(',');
+    expect(main).not.toContain('ReconnectingWebSocket');
+    expect(main).not.toContain('Router');
+    const script = (mod: 'require' | 'import'): string =>
+      [
+        mod === 'require'
+          ? "const { WebSocket } = require('ws6455'); const { ReconnectingWebSocket } = require('ws6455/reconnect');"
+          : "const { WebSocket } = await import('ws6455'); const { ReconnectingWebSocket } = await import('ws6455/reconnect');",
+        "const r = new ReconnectingWebSocket('ws://127.0.0.1:9', { maxAttempts: 0 });",
+        "console.log(r.socket instanceof WebSocket, typeof WebSocket.connect, typeof WebSocket.prototype[Symbol.asyncIterator]);",
+        'r.close();',
+      ].join(' ');
+    expect(run(['-e', script('require')])).toBe('true function function');
+    expect(run(['--input-type=module', '-e', script('import')])).toBe('true function function');
+  });
+
   it('has no runtime dependencies and ships types for both formats', () => {
     const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
       dependencies?: Record<string, string>;
@@ -61,7 +107,15 @@ describe('built package', () => {
     expect(Object.keys(pkg.dependencies ?? {})).toEqual([]);
     const main = pkg.exports['.'];
     expect(Object.keys(main?.import ?? {})[0]).toBe('types');
-    expect(readFileSync(new URL(main!.import.types.replace('./', ''), root), 'utf8')).toContain('class WebSocketServer');
-    expect(readFileSync(new URL(main!.require.types.replace('./', ''), root), 'utf8')).toContain('class WebSocket ');
+    expect(typesOf(main!.import.types)).toContain('class WebSocketServer');
+    expect(typesOf(main!.require.types)).toContain('class WebSocket ');
+    for (const [subpath, names] of Object.entries(SUBPATHS)) {
+      const entry = pkg.exports[subpath.replace('ws6455', '.')];
+      expect(Object.keys(entry?.import ?? {})[0]).toBe('types');
+      expect(Object.keys(entry?.require ?? {})[0]).toBe('types');
+      for (const types of [entry!.import.types, entry!.require.types]) {
+        expect(typesOf(types)).toContain(`class ${names[0]}`);
+      }
+    }
   });
 });

@@ -11,7 +11,7 @@ import { SECTION_6, SECTION_6_TITLES } from './s06-utf8.js';
 import { SECTION_7 } from './s07-close.js';
 import { SECTION_9 } from './s09-limits.js';
 import { SECTION_10 } from './s10-autofragment.js';
-import { SECTION_12, SECTION_13 } from './s12-13-deflate.js';
+import { SECTION_12, SECTION_12_13_TITLES, SECTION_13 } from './s12-13-deflate.js';
 import type { CaseDef } from './types.js';
 
 /** Every case, sorted by id as the suite sorts them. */
@@ -70,6 +70,7 @@ export const SUBCATEGORIES: Readonly<Record<string, string>> = {
   '9.7': 'Text Message Roundtrip Time (fixed number, increasing size)',
   '9.8': 'Binary Message Roundtrip Time (fixed number, increasing size)',
   '10.1': 'Auto-Fragmentation',
+  ...SECTION_12_13_TITLES,
 };
 
 const BY_ID = new Map(CATALOGUE.map((c) => [c.id, c]));

@@ -80,17 +80,38 @@ export interface RoundTrips {
   readonly waitSecs: number;
 }
 
-/** Sections 12/13: permessage-deflate parameters, kept so the cases can be filled in when deflate exists. */
+/** The permessage-deflate test data sets of sections 12/13 (generated stand-ins for the suite's files). */
+export type DeflateDataSet = 'json' | 'lena' | 'faust' | 'html' | 'pdf';
+
+/**
+ * One permessage-deflate parameter pair as the suite writes it, `(requestNoContextTakeover, requestMaxWindowBits)`.
+ * In a client offer it asks the server (`server_no_context_takeover`, `server_max_window_bits=N`); in a server
+ * acceptance it asks the client (`client_no_context_takeover`, `client_max_window_bits=N`). 0 means no window request.
+ */
+export interface DeflateRequest {
+  readonly noContextTakeover: boolean;
+  readonly maxWindowBits: number;
+}
+
+/**
+ * Sections 12/13: `count` round trips of `messageSize`-byte slices of a data set over permessage-deflate, each
+ * message compressed by the peer and auto-fragmented (after compression) into frames of `autoFragmentSize` octets.
+ */
 export interface DeflateCase {
   readonly kind: 'deflate';
   readonly messageSize: number;
-  readonly count: number;
+  /** Messages per case: 1000 in the suite; the CI profile sends fewer. */
+  readonly count: Size;
+  /** 0: one frame per message. */
   readonly autoFragmentSize: number;
   readonly waitSecs: number;
-  /** Test data label (the suite ships data files we cannot fetch; a later version will generate equivalents). */
-  readonly data: string;
-  readonly clientOffers: string;
-  readonly serverAccepts: string;
+  readonly data: DeflateDataSet;
+  /** True: the data goes out as binary messages, else as text. */
+  readonly binary: boolean;
+  /** What the peer offers when it is the client, one offer per element, in order. */
+  readonly clientOffers: readonly DeflateRequest[];
+  /** How the peer accepts when it is the server: the first request some offer can grant wins. */
+  readonly serverAccepts: readonly DeflateRequest[];
 }
 
 /** Post-processing a few cases apply after the standard verdict. */

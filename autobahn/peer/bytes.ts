@@ -9,7 +9,7 @@ export interface Repeat {
   readonly length: Size;
 }
 
-/** A size that differs between the quick CI profile and the suite's full sizes (section 9). */
+/** A size that differs between the quick CI profile and the suite's full sizes (sections 9, 12 and 13). */
 export interface Scaled {
   readonly ci: number;
   readonly full: number;
@@ -18,7 +18,7 @@ export interface Scaled {
 /** A plain number, or a number that depends on the run profile. */
 export type Size = number | Scaled;
 
-/** Which sizes a run uses: `ci` shrinks section 9 so the whole catalogue fits in a CI budget. */
+/** Which sizes a run uses: `ci` shrinks sections 9, 12 and 13 so the whole catalogue fits in a CI budget. */
 export type Profile = 'ci' | 'full';
 
 /** A payload as written in the catalogue: literal bytes or a repeated pattern. */

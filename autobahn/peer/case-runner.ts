@@ -5,6 +5,9 @@
 import type { Action, Behavior, CaseDef, ExpectedClose, Observed } from '../catalogue/types.js';
 import { hexPreview, materialise, sizeOf } from './bytes.js';
 import type { Profile } from './bytes.js';
+import type { CompressionStats } from './deflate-codec.js';
+import { DeflateFlow } from './deflate-flow.js';
+import type { DeflateParams } from './pmce-negotiation.js';
 import type { CloseFacts, FuzzSession } from './session.js';
 import { computeVerdict, sameObservations } from './verdict.js';
 import type { Verdict } from './verdict.js';
@@ -45,6 +48,8 @@ export interface CaseResult extends Verdict, CloseFacts {
   readonly rxFrameStats: Record<number, number>;
   readonly wirelog: WireEntry[];
   readonly wirelogDropped: number;
+  /** permessage-deflate as negotiated, with application vs. wire octet counts; null when not in use. */
+  readonly pmce: { readonly params: DeflateParams; readonly stats: CompressionStats } | null;
 }
 
 /** Context of a run that is not part of the case itself. */
@@ -83,6 +88,7 @@ export async function runCase(session: FuzzSession, def: CaseDef, ctx: RunContex
   let behavior: Behavior = 'FAILED';
   let result = 'Actual events differ from any expected.';
   const flow = def.flow;
+  const deflateFlow = flow?.kind === 'deflate' ? new DeflateFlow(session, flow, ctx.profile) : null;
 
   const finishWhenDone = (): void => {
     // As in the suite: close once what we observed equals every expected list (in practice: the only one).
@@ -100,7 +106,8 @@ export async function runCase(session: FuzzSession, def: CaseDef, ctx: RunContex
 
   session.handlers = {
     message(payload, binary) {
-      if (flow?.kind === 'echo-length') {
+      if (deflateFlow) deflateFlow.onMessage(payload, binary);
+      else if (flow?.kind === 'echo-length') {
         const want = sizeOf(flow.length, ctx.profile);
         if (binary !== flow.binary) result = `Expected ${flow.binary ? 'binary' : 'text'} message with payload, but got ${binary ? 'binary' : 'text'}.`;
         else if (payload.length !== want) result = `Expected message with payload of length ${want}, but got ${payload.length}.`;
@@ -190,12 +197,8 @@ export async function runCase(session: FuzzSession, def: CaseDef, ctx: RunContex
     }
   };
 
-  if (flow?.kind === 'deflate') {
-    // The peer offers/accepts no extension yet, so deflate is never negotiated: the suite's UNIMPLEMENTED path.
-    behavior = 'UNIMPLEMENTED';
-    result = 'permessage-deflate was not negotiated (the conformance peer does not implement it yet).';
-    session.sendClose(1000);
-  } else {
+  if (deflateFlow) deflateFlow.start();
+  else {
     if (flow) {
       session.wirelog.enabled = false;
       result = `Did not receive message within ${flow.waitSecs} seconds.`;
@@ -207,6 +210,10 @@ export async function runCase(session: FuzzSession, def: CaseDef, ctx: RunContex
   const safety = setTimeout(() => session.failConnection('peer safety limit'), safetySeconds(def) * timeScale * 1000);
   await session.lost;
   clearTimeout(safety);
+  if (deflateFlow) {
+    behavior = deflateFlow.behavior;
+    result = deflateFlow.result;
+  }
   const verdict = computeVerdict({
     def,
     received,
@@ -240,6 +247,7 @@ export async function runCase(session: FuzzSession, def: CaseDef, ctx: RunContex
     rxFrameStats: session.rxFrameStats,
     wirelog: session.wirelog.entries,
     wirelogDropped: session.wirelog.dropped,
+    pmce: session.deflate ? { params: session.deflate.params, stats: session.deflate.stats } : null,
   };
 }
 
@@ -295,5 +303,6 @@ export function handshakeFailure(def: CaseDef, ctx: RunContext, testee: 'server'
     rxFrameStats: {},
     wirelog: [],
     wirelogDropped: 0,
+    pmce: null,
   };
 }

@@ -9,7 +9,9 @@ import type { CaseDef } from '../catalogue/types.js';
 import type { Profile } from './bytes.js';
 import { handshakeFailure, runCase } from './case-runner.js';
 import type { CaseResult, RunContext } from './case-runner.js';
+import { PeerDeflate } from './deflate-codec.js';
 import { checkServerResponse, clientRequest, parseHead } from './handshake.js';
+import { formatOffers, readServerResponse } from './pmce-negotiation.js';
 import { FuzzSession } from './session.js';
 
 /** Options of a run against one server. */
@@ -42,24 +44,26 @@ export async function runClientPeer(options: ClientPeerOptions): Promise<CaseRes
 
 async function runOne(url: URL, def: CaseDef, options: ClientPeerOptions): Promise<CaseResult> {
   const scale = options.timeScale ?? 1;
-  const { request, key } = clientRequest(url, USER_AGENT);
+  // Sections 12/13 offer permessage-deflate as the case says; every other case offers no extension.
+  const offer = def.flow?.kind === 'deflate' ? formatOffers(def.flow.clientOffers) : undefined;
+  const { request, key } = clientRequest(url, USER_AGENT, offer);
   const baseCtx: RunContext = { agent: options.agent, profile: options.profile, httpRequest: request, httpResponse: '' };
   const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) });
-  const opened = await openHandshake(socket, request, key, OPEN_HANDSHAKE_TIMEOUT * scale);
+  const opened = await openHandshake(socket, request, key, OPEN_HANDSHAKE_TIMEOUT * scale, offer !== undefined);
   if ('error' in opened) {
     socket.destroy();
     return handshakeFailure(def, { ...baseCtx, httpResponse: opened.response }, 'server', opened.error, opened.timedOut);
   }
-  const session = new FuzzSession(socket, { isServer: false, timeScale: scale });
+  const session = new FuzzSession(socket, { isServer: false, timeScale: scale, deflate: opened.deflate });
   const running = runCase(session, def, { ...baseCtx, httpResponse: opened.response }, scale);
   session.receive(opened.rest);
   socket.resume();
   return running;
 }
 
-type Opened = { response: string; rest: Buffer } | { error: string; response: string; timedOut: boolean };
+type Opened = { response: string; rest: Buffer; deflate: PeerDeflate | null } | { error: string; response: string; timedOut: boolean };
 
-function openHandshake(socket: Socket, request: string, key: string, timeoutSecs: number): Promise<Opened> {
+function openHandshake(socket: Socket, request: string, key: string, timeoutSecs: number, offered: boolean): Promise<Opened> {
   return new Promise((resolve) => {
     let data = Buffer.alloc(0);
     let done = false;
@@ -80,10 +84,13 @@ function openHandshake(socket: Socket, request: string, key: string, timeoutSecs
         if (data.length > 64 * 1024) finish({ error: 'HTTP response head too large', response: '', timedOut: false });
         return;
       }
-      const problem = checkServerResponse(head, key);
+      const problem = checkServerResponse(head, key, offered);
       // Pause so no frame byte is lost between this listener and the session's; runOne resumes.
       socket.pause();
-      finish(problem ? { error: problem, response: head.raw, timedOut: false } : { response: head.raw, rest: head.rest });
+      if (problem) return finish({ error: problem, response: head.raw, timedOut: false });
+      const answer = offered ? readServerResponse(head.headers.get('sec-websocket-extensions')) : null;
+      if (answer && 'error' in answer) return finish({ error: answer.error, response: head.raw, timedOut: false });
+      finish({ response: head.raw, rest: head.rest, deflate: answer ? new PeerDeflate(answer.params, false) : null });
     };
     const onError = (err: Error): void => finish({ error: `connection failed: ${err.message}`, response: '', timedOut: false });
     const onClose = (): void => finish({ error: 'connection closed during the opening handshake', response: data.toString('latin1'), timedOut: false });

@@ -2,6 +2,8 @@
  * The peer's receive side: parses what the testee sends and holds it to the same rules the suite's own endpoint
  * applies (RSV must be 0, masking by role, control frame limits, opcode and fragmentation state, minimal length
  * encoding, UTF-8 of text messages checked frame by frame). A violation is reported once and parsing stops.
+ * With permessage-deflate negotiated, RSV1 marks a compressed message on its first frame only (RFC 7692 §6); such
+ * a message is handed over still compressed, and its UTF-8 is checked after decompression by the session.
  */
 import { applyMask } from './frame-builder.js';
 import { Utf8Validator } from './utf8.js';
@@ -12,7 +14,8 @@ export interface ReaderSink {
   protocolViolation(reason: string): void;
   invalidPayload(reason: string): void;
   frame(info: ReceivedFrame): void;
-  message(payload: Buffer, binary: boolean): void;
+  /** `compressed`: RSV1 was set on the first frame; `payload` is the compressed payload of all frames. */
+  message(payload: Buffer, binary: boolean, compressed: boolean): void;
   ping(payload: Buffer): void;
   pong(payload: Buffer): void;
   close(code: number | undefined, reason: Buffer | undefined): void;
@@ -45,13 +48,18 @@ export class FrameReader {
   private frame: Header | null = null;
   private messageOpcode = 0; // opcode of the message being assembled, 0 when none
   private messageParts: Buffer[] = [];
+  private messageCompressed = false;
   private readonly utf8 = new Utf8Validator();
   private stopped = false;
 
-  /** `expectMasked`: true in the server role (client frames must be masked), false in the client role. */
+  /**
+   * `expectMasked`: true in the server role (client frames must be masked), false in the client role.
+   * `compression`: permessage-deflate was negotiated, so RSV1 may mark a compressed message.
+   */
   constructor(
     private readonly sink: ReaderSink,
     private readonly expectMasked: boolean,
+    private readonly compression = false,
   ) {}
 
   /** Feeds bytes from the socket. */
@@ -109,8 +117,14 @@ export class FrameReader {
     const opcode = b0 & 0x0f;
     const masked = (b1 & 0x80) !== 0;
     const len1 = b1 & 0x7f;
-    // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them (none is negotiated here).
-    if (rsv !== 0) return this.fail('protocol', 'RSV != 0 and no extension negotiated');
+    // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them; permessage-deflate defines RSV1 only.
+    if (rsv !== 0) {
+      if (!this.compression) return this.fail('protocol', `RSV = ${rsv} and no extension negotiated`);
+      if (rsv !== 4) return this.fail('protocol', `RSV = ${rsv} (permessage-deflate defines RSV1 only)`);
+      // RFC 7692 §6.1: the "Per-Message Compressed" bit is set on the first frame of a data message only.
+      if (opcode > 7) return this.fail('protocol', 'RSV1 set on a control frame (RFC 7692 §6.1)');
+      if (opcode === 0) return this.fail('protocol', 'RSV1 set on a continuation frame (RFC 7692 §6.1)');
+    }
     // RFC 6455 §5.1: client-to-server frames are masked, server-to-client frames are not.
     if (this.expectMasked && !masked) return this.fail('protocol', 'unmasked client-to-server frame');
     if (!this.expectMasked && masked) return this.fail('protocol', 'masked server-to-client frame');
@@ -146,6 +160,7 @@ export class FrameReader {
     if (opcode <= 2 && this.messageOpcode === 0) {
       this.messageOpcode = opcode;
       this.messageParts = [];
+      this.messageCompressed = rsv === 4;
       this.utf8.reset();
     }
     return true;
@@ -163,7 +178,7 @@ export class FrameReader {
       if (f.opcode > 7) f.parts.push(data);
       else {
         // The suite validates text incrementally, so an echo that is invalid early fails early.
-        if (this.messageOpcode === 1 && !this.utf8.push(data)) {
+        if (this.messageOpcode === 1 && !this.messageCompressed && !this.utf8.push(data)) {
           return this.fail('payload', 'encountered invalid UTF-8 while processing text message');
         }
         this.messageParts.push(data);
@@ -186,14 +201,14 @@ export class FrameReader {
     } else if (f.opcode === 9) this.sink.ping(payload);
     else if (f.opcode === 10) this.sink.pong(payload);
     else if (f.fin) {
-      if (this.messageOpcode === 1 && !this.utf8.complete) {
+      if (this.messageOpcode === 1 && !this.messageCompressed && !this.utf8.complete) {
         return this.fail('payload', 'UTF-8 text message payload ended within Unicode code point');
       }
       const binary = this.messageOpcode === 2;
       const parts = this.messageParts;
       this.messageOpcode = 0;
       this.messageParts = [];
-      this.sink.message(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), binary);
+      this.sink.message(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), binary, this.messageCompressed);
     }
     return this.sink.alive();
   }

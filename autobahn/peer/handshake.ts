@@ -41,8 +41,8 @@ function hasToken(value: string | undefined, token: string): boolean {
   return (value ?? '').split(',').some((t) => t.trim().toLowerCase() === token);
 }
 
-/** Client side: the request to send and the key to verify the answer with. */
-export function clientRequest(url: URL, userAgent: string): { request: string; key: string } {
+/** Client side: the request to send and the key to verify the answer with; `extensions` is offered if given. */
+export function clientRequest(url: URL, userAgent: string, extensions?: string): { request: string; key: string } {
   const key = randomBytes(16).toString('base64');
   const path = `${url.pathname || '/'}${url.search}`;
   const request =
@@ -54,19 +54,23 @@ export function clientRequest(url: URL, userAgent: string): { request: string; k
     'Cache-Control: no-cache\r\n' +
     `User-Agent: ${userAgent}\r\n` +
     `Sec-WebSocket-Key: ${key}\r\n` +
+    (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
     'Sec-WebSocket-Version: 13\r\n\r\n';
   return { request, key };
 }
 
-/** Client side: checks the server's answer; returns an error text or null when it is a valid 101. */
-export function checkServerResponse(head: HttpHead, key: string): string | null {
+/**
+ * Client side: checks the server's answer; returns an error text or null when it is a valid 101. When the peer
+ * offered extensions (`offered`), the caller judges the answer's Sec-WebSocket-Extensions itself.
+ */
+export function checkServerResponse(head: HttpHead, key: string, offered = false): string | null {
   const status = head.startLine.split(' ');
   if (status[0] !== 'HTTP/1.1' || status[1] !== '101') return `expected 101 Switching Protocols, got "${head.startLine}"`;
   if (!hasToken(head.headers.get('upgrade'), 'websocket')) return 'missing Upgrade: websocket';
   if (!hasToken(head.headers.get('connection'), 'upgrade')) return 'missing Connection: Upgrade';
   if (head.headers.get('sec-websocket-accept') !== acceptKey(key)) return 'wrong Sec-WebSocket-Accept';
   // The peer offers no extension, so a server that answers with one is wrong (RFC 6455 §4.1, step 5 of the checks).
-  if (head.headers.has('sec-websocket-extensions')) return 'server selected an extension that was not offered';
+  if (!offered && head.headers.has('sec-websocket-extensions')) return 'server selected an extension that was not offered';
   return null;
 }
 
@@ -75,6 +79,8 @@ export interface UpgradeRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly key: string;
+  /** The Sec-WebSocket-Extensions offer (repeated header lines joined), if any. */
+  readonly extensions: string | undefined;
 }
 
 /** Server side: checks an upgrade request; returns the request or an error text. */
@@ -88,17 +94,19 @@ export function checkClientRequest(head: HttpHead): UpgradeRequest | string {
   const key = head.headers.get('sec-websocket-key') ?? '';
   if (Buffer.from(key, 'base64').length !== 16) return 'invalid Sec-WebSocket-Key';
   const url = new URL(target ?? '/', 'http://peer.invalid');
-  return { path: url.pathname, query: url.searchParams, key };
+  return { path: url.pathname, query: url.searchParams, key, extensions: head.headers.get('sec-websocket-extensions') };
 }
 
-/** Server side: the 101 answer (no extension, no subprotocol). */
-export function serverResponse(key: string, server: string): string {
+/** Server side: the 101 answer (no subprotocol; `extensions` is the accepted extension, if any). */
+export function serverResponse(key: string, server: string, extensions?: string): string {
   return (
     'HTTP/1.1 101 Switching Protocols\r\n' +
     `Server: ${server}\r\n` +
     'Upgrade: websocket\r\n' +
     'Connection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`
+    `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n` +
+    (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
+    '\r\n'
   );
 }
 

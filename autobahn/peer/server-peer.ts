@@ -12,8 +12,10 @@ import type { CaseDef } from '../catalogue/types.js';
 import type { Profile } from './bytes.js';
 import { runCase } from './case-runner.js';
 import type { CaseResult } from './case-runner.js';
+import { PeerDeflate } from './deflate-codec.js';
 import { checkClientRequest, errorResponse, parseHead, serverResponse } from './handshake.js';
 import type { UpgradeRequest } from './handshake.js';
+import { acceptOffers, readClientOffers } from './pmce-negotiation.js';
 import { FuzzSession } from './session.js';
 
 /** Options of the fuzzing server. */
@@ -91,9 +93,14 @@ export async function startServerPeer(options: ServerPeerOptions): Promise<Serve
     } else if (req.path !== '/getCaseCount') {
       return reject(socket, 404, `unknown path ${req.path}`);
     }
-    const httpResponse = serverResponse(req.key, SERVER_NAME);
+    // As the suite: a malformed permessage-deflate offer fails any handshake; only 12.x/13.x accept the extension.
+    const offers = readClientOffers(req.extensions);
+    if (typeof offers === 'string') return reject(socket, 400, offers);
+    const accepted = def?.flow?.kind === 'deflate' ? acceptOffers(offers, def.flow.serverAccepts) : null;
+    const httpResponse = serverResponse(req.key, SERVER_NAME, accepted?.response);
     socket.write(httpResponse);
-    const session = new FuzzSession(socket, { isServer: true, timeScale: options.timeScale ?? 1 });
+    const deflate = accepted ? new PeerDeflate(accepted.params, true) : null;
+    const session = new FuzzSession(socket, { isServer: true, timeScale: options.timeScale ?? 1, deflate });
     if (def) {
       const running = runCase(session, def, { agent, profile: options.profile, httpRequest, httpResponse }, options.timeScale ?? 1);
       session.receive(rest);

@@ -9,8 +9,11 @@
  * - A close received while OPEN is answered with 1000 (clean); the server side then closes TCP.
  * - Writes can be chopped into pieces or written one per event-loop turn ("sync"), in order, like the suite's
  *   send queue, so a testee sees the same TCP segmentation a case asks for.
+ * - With permessage-deflate negotiated (`deflate`), every message sent is compressed (RSV1 on its first frame, the
+ *   compressed payload split into frames), and compressed messages received are decompressed, then UTF-8 checked.
  */
 import type { Socket } from 'node:net';
+import type { PeerDeflate } from './deflate-codec.js';
 import { applyMask, encodeFrame, encodeHeader, newMask } from './frame-builder.js';
 import { FrameReader } from './frame-reader.js';
 import type { ReaderSink, ReceivedFrame } from './frame-reader.js';
@@ -31,6 +34,8 @@ export interface SessionHandlers {
 export interface SessionOptions {
   readonly isServer: boolean;
   readonly timeScale?: number;
+  /** permessage-deflate as negotiated in the opening handshake; absent when not negotiated. */
+  readonly deflate?: PeerDeflate | null;
 }
 
 const CLOSE_HANDSHAKE_TIMEOUT = 1;
@@ -78,6 +83,8 @@ export class FuzzSession implements ReaderSink {
 
   /** 'server' when the peer accepted the connection (it tests a client), 'client' when it dialled. */
   readonly role: 'server' | 'client';
+  /** permessage-deflate of this connection, or null when it was not negotiated. */
+  readonly deflate: PeerDeflate | null;
   private readonly isServer: boolean;
   private readonly scale: number;
   private readonly reader: FrameReader;
@@ -95,7 +102,8 @@ export class FuzzSession implements ReaderSink {
     this.isServer = options.isServer;
     this.role = options.isServer ? 'server' : 'client';
     this.scale = options.timeScale ?? 1;
-    this.reader = new FrameReader(this, this.isServer);
+    this.deflate = options.deflate ?? null;
+    this.reader = new FrameReader(this, this.isServer, this.deflate !== null);
     socket.setNoDelay(true);
     this.lost = new Promise((resolve) => {
       socket.on('close', () => {
@@ -137,17 +145,23 @@ export class FuzzSession implements ReaderSink {
     this.sendData(encodeFrame({ opcode, fin, rsv, payload, mask }), options.sync ?? false, options.chop);
   }
 
-  /** A message, split into frames of `fragmentSize` payload bytes when given (only while OPEN). */
+  /**
+   * A message, split into frames of `fragmentSize` payload bytes when given (only while OPEN). With
+   * permessage-deflate the message is compressed first and the compressed payload is what gets split, RSV1 on
+   * the first frame only (RFC 7692 §6.1), as the suite's sendMessage does.
+   */
   sendMessage(payload: Buffer, binary: boolean, fragmentSize?: number): void {
     if (this.state !== 'OPEN') return;
     const opcode = binary ? 2 : 1;
-    if (fragmentSize === undefined || payload.length <= fragmentSize) {
-      this.sendFrame(opcode, payload);
+    const rsv = this.deflate ? 4 : 0;
+    const data = this.deflate ? this.deflate.compress(payload) : payload;
+    if (fragmentSize === undefined || fragmentSize <= 0 || data.length <= fragmentSize) {
+      this.sendFrame(opcode, data, { rsv });
       return;
     }
-    for (let i = 0; i < payload.length; i += fragmentSize) {
-      const end = Math.min(i + fragmentSize, payload.length);
-      this.sendFrame(i === 0 ? opcode : 0, payload.subarray(i, end), { fin: end === payload.length });
+    for (let i = 0; i < data.length; i += fragmentSize) {
+      const end = Math.min(i + fragmentSize, data.length);
+      this.sendFrame(i === 0 ? opcode : 0, data.subarray(i, end), { fin: end === data.length, rsv: i === 0 ? rsv : 0 });
     }
   }
 
@@ -317,8 +331,31 @@ export class FuzzSession implements ReaderSink {
     this.wirelog.add({ ev: 'rx-frame', opcode: info.opcode, fin: info.fin, rsv: info.rsv, masked: info.masked, length: info.length, payload: hexPreview(info.payload) });
   }
 
-  message(payload: Buffer, binary: boolean): void {
-    this.handlers.message(payload, binary);
+  message(payload: Buffer, binary: boolean, compressed: boolean): void {
+    if (!this.deflate) {
+      this.handlers.message(payload, binary);
+      return;
+    }
+    if (!compressed) {
+      // RFC 7692 §6: a message may go out uncompressed (RSV1 clear) even with the extension in use.
+      this.deflate.countPlain(payload);
+      this.handlers.message(payload, binary);
+      return;
+    }
+    let plain: Buffer;
+    try {
+      plain = this.deflate.decompress(payload);
+    } catch (err) {
+      this.failConnection(`invalid compressed payload: ${(err as Error).message}`);
+      return;
+    }
+    this.deflate.countInflated(plain);
+    this.wirelog.add({ ev: 'note', text: `inflated ${payload.length} octets to ${plain.length}` });
+    if (!binary && !isValidUtf8(plain)) {
+      this.invalidPayload('encountered invalid UTF-8 while processing text message (after decompression)');
+      return;
+    }
+    this.handlers.message(plain, binary);
   }
 
   ping(payload: Buffer): void {

@@ -67,7 +67,15 @@ async function withServer(
   const rec = emptyRecord(scenario, spec, round);
   let server: ServerProcess | null = null;
   try {
-    server = await ServerProcess.start(spec, SERVER_CPU, root);
+    try {
+      server = await ServerProcess.start(spec, SERVER_CPU, root);
+    } catch (err) {
+      // One retry: on a shared machine a start can fail for a moment (e.g. node_modules being
+      // reinstalled by someone's `npm ci`); a server that cannot start twice is reported.
+      rec.notes.push(`first start failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
+      await sleep(5000);
+      server = await ServerProcess.start(spec, SERVER_CPU, root);
+    }
     await body(server, rec);
     const last = await server.stats();
     rec.serverMaxRssKb = last.maxRssKb;

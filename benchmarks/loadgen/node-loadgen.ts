@@ -168,7 +168,8 @@ function handshakeWorker(stopAt: () => boolean): void {
   dial(
     (s, rest) => {
       const counter = new FrameCounter((op) => {
-        if (op === 8) s.end(); // half-close after the server's Close; EOF then ends the cycle
+        // RFC 6455 §7.1.1: the server closes TCP first; end it from here only if it has not in 1 s.
+        if (op === 8) setTimeout(() => s.end(), 1000).unref();
       });
       s.on('data', (c: Buffer) => counter.push(c));
       s.once('end', () => {

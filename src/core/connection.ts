@@ -71,6 +71,8 @@ interface QueuedSend {
   fin: boolean;
   compress: boolean;
   cb: SendCallback | undefined;
+  /** Frames encoded by the caller (see {@link Connection.sendFramed}), written as they are. */
+  framed?: readonly Buffer[];
 }
 
 /**
@@ -135,6 +137,16 @@ export class Connection implements MessageSink, FrameOutput {
   /** OPEN, CLOSING or CLOSED. */
   get state(): ConnectionState {
     return this.stateValue;
+  }
+
+  /** `true` between a send with `fin: false` and the final fragment of that message. */
+  get sendingMessage(): boolean {
+    return this.sendingFragments;
+  }
+
+  /** The negotiated extension, if any. */
+  get negotiatedExtension(): MessageExtension | null {
+    return this.extension;
   }
 
   /** Bytes received and held: a partial message plus input held while paused. */
@@ -336,6 +348,31 @@ export class Connection implements MessageSink, FrameOutput {
     }
   }
 
+  /**
+   * Sends one data message already encoded as complete, unmasked frames (a broadcast framed
+   * once for many connections), in order with every other send. Returns `false`, sending
+   * nothing, when that is not possible: the connection is not open or closing, this end masks
+   * its frames (a client: RFC 6455 §5.3 wants a fresh key per frame), or the application is in
+   * the middle of a fragmented message (RFC 6455 §5.4: fragments of one message are never
+   * interleaved with another).
+   */
+  sendFramed(frames: readonly Buffer[], cb?: SendCallback): boolean {
+    if (this.stateValue !== ConnectionState.Open || this.closeSent || this.masked || this.sendingFragments) return false;
+    if (this.queue !== null || this.encoding) {
+      (this.queue ??= []).push({ opcode: Opcode.Binary, data: EMPTY_PAYLOAD, fin: true, compress: false, cb, framed: frames });
+      this.drainQueue();
+    } else {
+      this.writeFramed(frames, cb);
+    }
+    return true;
+  }
+
+  private writeFramed(frames: readonly Buffer[], cb: SendCallback | undefined): void {
+    const last = frames.length - 1;
+    for (let i = 0; i < last; i++) this.handler.write(frames[i] as Buffer);
+    if (last >= 0) this.handler.write(frames[last] as Buffer, cb);
+  }
+
   /** Sends a ping (payload at most 125 bytes; checked by the caller). */
   ping(data: Buffer, cb?: SendCallback): void {
     if (this.closeSent || this.stateValue === ConnectionState.Closed) {
@@ -389,6 +426,10 @@ export class Connection implements MessageSink, FrameOutput {
     const queue = this.queue;
     while (!this.encoding && queue !== null && queue.length > 0) {
       const item = queue.shift() as QueuedSend;
+      if (item.framed !== undefined) {
+        this.writeFramed(item.framed, item.cb);
+        continue;
+      }
       const extension = this.extension;
       if (!item.compress || extension === null) {
         encodeFrame(this, item.opcode, item.data, item.fin, 0, this.masked, item.cb);
@@ -442,6 +483,8 @@ export class Connection implements MessageSink, FrameOutput {
     this.extension?.dispose();
   }
 }
+
+const EMPTY_PAYLOAD = Buffer.alloc(0);
 
 function notOpen(): WebSocketError {
   return new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');

@@ -1,4 +1,5 @@
 import type { PerMessageDeflateOptions } from '../deflate/options.js';
+import type { HeartbeatOptions } from './heartbeat.js';
 import type { Agent, ClientRequestArgs, IncomingMessage } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 
@@ -36,6 +37,14 @@ export interface ClientOptions extends SecureContextOptions {
   family?: number;
   /** Custom socket factory, as in `http.request`. */
   createConnection?: ClientRequestArgs['createConnection'];
+  /**
+   * Ping the server after `interval` ms without anything received; terminate the connection
+   * (`close` 1006, reason `heartbeat timeout`) when nothing arrives within `timeout` ms more.
+   * All clients of the process share one timer. Default: off.
+   */
+  heartbeat?: HeartbeatOptions | false;
+  /** Close (1001, reason `idle timeout`) after this many ms without a data message either way. Default 0: off. */
+  idleTimeout?: number;
 }
 
 /** Signature of the `unexpected-response` listener. */

@@ -24,6 +24,7 @@ import {
 import { isToken } from '../core/headers.js';
 import { type DialTarget, parseAddress, resolveLocation } from './client-url.js';
 import type { ClientOptions } from './client-options.js';
+import { clientOpened, clientWatchConfig } from './client-watch.js';
 import { DEFAULT_CLOSE_TIMEOUT } from '../core/constants.js';
 import type { WebSocket } from './websocket.js';
 
@@ -55,6 +56,8 @@ const OWN_OPTIONS = [
   'headers',
   'protocolVersion',
   'perMessageDeflate',
+  'heartbeat',
+  'idleTimeout',
 ] as const;
 
 /**
@@ -76,6 +79,7 @@ export function dial(ws: WebSocket, address: string | URL, protocols: string[], 
   if (version !== 13) throw new RangeError(`Unsupported protocol version: ${String(version)} (supported versions: 13)`);
   const target = parseAddress(address);
   validateProtocols(protocols);
+  clientWatchConfig(options);
   setUrl(ws, target.url.href);
   new Dialer(ws, target, protocols, options).start();
 }
@@ -313,6 +317,7 @@ class Dialer {
       autoPong: options.autoPong ?? true,
       closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     });
+    clientOpened(this.ws, options);
   }
 
   /** Marks the handshake finished and releases the timer; returns false if it already was. */

@@ -1,4 +1,7 @@
 import type { PerMessageDeflateOptions } from '../deflate/options.js';
+import type { HeartbeatOptions } from './heartbeat.js';
+import type { MemoryBudget } from './memory-budget.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 
@@ -66,4 +69,26 @@ export interface ServerOptions {
   closeTimeout?: number;
   /** Answer pings automatically (default `true`). */
   autoPong?: boolean;
+  /**
+   * Ping a connection after `interval` ms without anything received, and terminate it when
+   * nothing arrives within `timeout` ms more (its `close` event: 1006, reason `heartbeat
+   * timeout`). One timer serves every connection of the server. Default: off.
+   */
+  heartbeat?: HeartbeatOptions | false;
+  /**
+   * Close a connection (1001, reason `idle timeout`) after this many milliseconds without a
+   * data message in either direction; pings and pongs do not count. Default 0: off.
+   */
+  idleTimeout?: number;
+  /** Per-connection limits on received messages and bytes (token buckets). Default: none. */
+  rateLimit?: RateLimitOptions;
+  /** Most open connections; further handshakes are refused with 503. Default: no limit. */
+  maxConnections?: number;
+  /** Most open connections per remote address; further handshakes get 429. Default: no limit. */
+  maxConnectionsPerAddress?: number;
+  /**
+   * A budget for buffered bytes, shared with other servers given the same instance: while
+   * exhausted, handshakes are refused with 503 and the largest holders are closed with 1013.
+   */
+  memoryBudget?: MemoryBudget;
 }

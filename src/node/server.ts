@@ -18,7 +18,11 @@ import {
   resolveDeflateOptions,
   type PerMessageDeflateOptions,
 } from '../deflate/index.js';
+import type { DrainOptions, DrainResult } from './drain.js';
+import { markLocalClose } from './policy-close.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
+import { ServerRuntime } from './server-runtime.js';
+import type { ServerStats } from './stats.js';
 import { WebSocket } from './websocket.js';
 
 /** Default time allowed for an upgrade request's headers and an async `verifyClient` (ms). */
@@ -43,6 +47,12 @@ export class WebSocketServer extends EventEmitter {
   private state = RUNNING;
   private detach: (() => void) | null = null;
   private readonly deflate: PerMessageDeflateOptions | null;
+  /** Statistics, limits, per-connection features and drain (server-runtime.ts). */
+  private readonly runtime: ServerRuntime;
+  private readonly onClientClosed = (ws: WebSocket): void => {
+    this.clients.delete(ws);
+    if (this.state === CLOSING && this.clients.size === 0) this.finishClose();
+  };
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
@@ -54,6 +64,7 @@ export class WebSocketServer extends EventEmitter {
     this.clients = new Set();
     // permessage-deflate is off on servers unless asked for, as in `ws`.
     this.deflate = resolveDeflateOptions(options.perMessageDeflate, false);
+    this.runtime = new ServerRuntime(options);
     if (hasPort) {
       const server = createServer(refuseHttp);
       const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
@@ -133,8 +144,15 @@ export class WebSocketServer extends EventEmitter {
       this.refuse(req, socket, 503, 'Server is shutting down');
       return;
     }
+    // Connection limits, drain and memory budget: refused before anything is allocated.
+    const refusal = this.runtime.admission(req);
+    if (refusal !== null) {
+      this.refuse(req, socket, refusal.status, refusal.message);
+      return;
+    }
     // As in `ws`, handleUpgrade honours `path` / shouldHandle in noServer mode too (once per request).
     if (!pathChecked.has(req) && !this.shouldHandle(req)) {
+      this.runtime.metrics.refused(400);
       abort(socket, 400, 'Unknown WebSocket path');
       return;
     }
@@ -196,6 +214,12 @@ export class WebSocketServer extends EventEmitter {
       this.refuse(req, socket, 503, 'Server is shutting down');
       return;
     }
+    // Checked again: an asynchronous verifyClient may have let other connections in meanwhile.
+    const refusal = this.runtime.admission(req);
+    if (refusal !== null) {
+      this.refuse(req, socket, refusal.status, refusal.message);
+      return;
+    }
     // RFC 6455 §4.2.2: the server's opening handshake.
     const maxPayload = this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     // RFC 7692 §5: take the first acceptable permessage-deflate offer, decline the others.
@@ -219,13 +243,8 @@ export class WebSocketServer extends EventEmitter {
       autoPong: this.options.autoPong ?? true,
       closeTimeout: this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     });
-    if (this.options.clientTracking !== false) {
-      this.clients.add(ws);
-      ws.on('close', () => {
-        this.clients.delete(ws);
-        if (this.state === CLOSING && this.clients.size === 0) this.finishClose();
-      });
-    }
+    if (this.options.clientTracking !== false) this.clients.add(ws);
+    this.runtime.attach(ws, req, this.onClientClosed);
     cb(ws, req);
   }
 
@@ -236,6 +255,7 @@ export class WebSocketServer extends EventEmitter {
     message?: string,
     headers?: Record<string, string>,
   ): void {
+    this.runtime.metrics.refused(status);
     if (this.listenerCount('wsClientError') > 0) {
       const err = new WebSocketError('WS_ERR_HANDSHAKE', message ?? `Handshake refused with status ${status}`);
       (err as WebSocketError & { statusCode?: number }).statusCode = status;
@@ -262,11 +282,35 @@ export class WebSocketServer extends EventEmitter {
     this.state = CLOSING;
     this.detach?.();
     this.detach = null;
-    for (const ws of this.clients) ws.close(1001, 'Server shutting down');
+    for (const ws of this.clients) {
+      markLocalClose(ws, 'shutdown');
+      ws.close(1001, 'Server shutting down');
+    }
     if (this.clients.size === 0) this.finishClose();
   }
 
   private closeError: Error | null = null;
+
+  /**
+   * Counters of this server: open connections, handshakes accepted and refused (by status),
+   * messages and bytes in and out, close codes, local close reasons, broadcasts dropped by a
+   * hub policy, backpressure events. Render them with `renderPrometheus(server.stats())`.
+   */
+  stats(): ServerStats {
+    return this.runtime.stats();
+  }
+
+  /**
+   * Closes every connection gradually (`ratePerSecond`, default all at once) with `code` (1001
+   * or 1012), and terminates those still open at `deadline` ms (default 30,000). From the
+   * call on, new handshakes are refused with 503; the server keeps listening until
+   * {@link close}. Resolves once every connection has closed; a second call joins the first.
+   *
+   * @throws RangeError on invalid options
+   */
+  drain(options?: DrainOptions): Promise<DrainResult> {
+    return this.runtime.drain(options);
+  }
 
   private finishClose(): void {
     if (this.state === CLOSED) return;

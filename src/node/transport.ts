@@ -4,6 +4,10 @@ import { Connection, type ConnectionHandler, type ConnectionOptions, type SendCa
 import { CloseCode } from '../core/constants.js';
 import type { WebSocketError } from '../core/errors.js';
 import { WriteBatch } from './write-batch.js';
+import { publishClose, publishError } from './diagnostics.js';
+import { type LocalCloseReason, LOCAL_CLOSE_TEXT, protocolCloseReason } from './local-close.js';
+import type { TransportMonitor } from './monitor.js';
+import { routeOutbound, type SendScheduler } from './send-scheduler.js';
 
 /** What a {@link Transport} reports to the WebSocket that owns it. */
 export interface TransportOwner {
@@ -40,6 +44,12 @@ export class Transport implements ConnectionHandler {
   private reading = true;
   private userPaused = false;
   private closed = false;
+  /** @internal Outbound queue (send-scheduler.ts), created when the socket is full or a message is large. */
+  scheduler: SendScheduler | null = null;
+  /** @internal Toolkit hooks (statistics, heartbeat, limits); `null` when none is enabled. */
+  monitor: TransportMonitor | null = null;
+  /** @internal Why this end is closing, when one of our policies is closing it. */
+  localClose: LocalCloseReason | null = null;
 
   constructor(owner: TransportOwner, socket: Duplex, head: Buffer | undefined, options: TransportOptions) {
     this.owner = owner;
@@ -59,17 +69,22 @@ export class Transport implements ConnectionHandler {
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', () => this.onSocketError());
-    socket.on('drain', () => this.owner.onTransportDrain());
+    socket.on('drain', () => this.onSocketDrain());
     if (socket.isPaused()) socket.resume();
   }
 
   /** Bytes written but not yet flushed to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.batch.pendingBytes;
+    return this.socket.writableLength + this.batch.pendingBytes + (this.scheduler?.queuedBytes ?? 0);
   }
 
-  /** `true` when the socket's write buffer is below its high-water mark. */
+  /** `true` when the socket's write buffer is below its high-water mark and nothing waits in the send queue. */
   get writable(): boolean {
+    return this.socketWritable && (this.scheduler === null || this.scheduler.idle);
+  }
+
+  /** @internal `true` when the socket's write buffer is below its high-water mark. */
+  get socketWritable(): boolean {
     const socket = this.socket;
     return !socket.writableNeedDrain && socket.writableLength + this.batch.pendingBytes < socket.writableHighWaterMark;
   }
@@ -82,6 +97,7 @@ export class Transport implements ConnectionHandler {
       if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
       return;
     }
+    if (routeOutbound(this, data, 0, data.length, cb)) return;
     this.batch.write(data, 0, data.length, cb);
   }
 
@@ -90,18 +106,39 @@ export class Transport implements ConnectionHandler {
       if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
       return;
     }
+    if (routeOutbound(this, buffer, start, end, cb)) return;
     this.batch.write(buffer, start, end, cb);
   }
 
+  /** @internal Hands bytes to the socket past the send scheduler (which calls this). */
+  passOut(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
+    this.batch.write(buffer, start, end, cb);
+  }
+
+  /** @internal The send queue went out and the socket has room again (send-scheduler.ts). */
+  schedulerDrained(): void {
+    this.owner.onTransportDrain();
+  }
+
+  /** @internal The send queue is empty after an end was deferred: end now. */
+  finishEnd(): void {
+    this.flush();
+    if (!this.socket.writableEnded) this.socket.end();
+  }
+
   onMessage(data: Buffer, isBinary: boolean): void {
+    const monitor = this.monitor;
+    if (monitor !== null && !monitor.messageIn(data, isBinary)) return;
     this.owner.onTransportMessage(data, isBinary);
   }
 
   onPing(data: Buffer): void {
+    this.monitor?.controlIn();
     this.owner.onTransportPing(data);
   }
 
   onPong(data: Buffer): void {
+    this.monitor?.controlIn();
     this.owner.onTransportPong(data);
   }
 
@@ -110,10 +147,17 @@ export class Transport implements ConnectionHandler {
   }
 
   onProtocolError(err: WebSocketError): void {
+    if (this.localClose === null) this.localClose = protocolCloseReason(err);
+    publishError(this.owner, this.connection.role, err, this.localClose);
     this.owner.onTransportError(err);
   }
 
   endTransport(): void {
+    // Frames still in the send queue (the close frame among them) go out first.
+    if (this.scheduler !== null && this.scheduler.deferEnd()) {
+      this.armCloseTimer();
+      return;
+    }
     this.flush();
     if (!this.socket.writableEnded) this.socket.end();
     this.armCloseTimer();
@@ -172,8 +216,15 @@ export class Transport implements ConnectionHandler {
   private onEnd(): void {
     // The peer sent FIN: nothing more can arrive, so finish our side too.
     this.connection.receiveEnd();
+    this.scheduler?.discard();
     this.flush();
     if (!this.socket.writableEnded) this.socket.end();
+  }
+
+  private onSocketDrain(): void {
+    const scheduler = this.scheduler;
+    if (scheduler !== null) scheduler.onDrain();
+    else this.owner.onTransportDrain();
   }
 
   private onSocketError(): void {
@@ -186,11 +237,17 @@ export class Transport implements ConnectionHandler {
     this.closed = true;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.batch.discard(new Error('The socket is closed'));
+    this.scheduler?.discard(new Error('The socket is closed'), false);
     const connection = this.connection;
     connection.receiveEnd();
     const clean = connection.closeSent && connection.closeReceived;
     const code = connection.closeReceived ? connection.closeCode : CloseCode.Abnormal;
-    this.owner.onTransportClosed(code, connection.closeReceived ? connection.closeReason : EMPTY, clean);
+    // Without the peer's close frame, the reason says which policy of ours ended it, if one did.
+    const local = this.localClose;
+    const reason = connection.closeReceived ? connection.closeReason : local === null ? EMPTY : Buffer.from(LOCAL_CLOSE_TEXT[local]);
+    this.monitor?.closed(this, code, local);
+    publishClose(this.owner, connection.role, code, reason, clean, local);
+    this.owner.onTransportClosed(code, reason, clean);
   }
 }
 

@@ -6,6 +6,8 @@ import { WebSocketError } from '../core/errors.js';
 import type { MessageExtension } from '../core/extension.js';
 import { dial } from './client.js';
 import type { ClientOptions } from './client-options.js';
+import { type ConnectOptions, connectWith, splitConnectOptions } from './connect.js';
+import { type MessageIteratorOptions, type WebSocketMessage, iterateMessages } from './iterate.js';
 import { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent, type WsListenerOptions } from './events.js';
 import { type SendData, toPayload } from './send-data.js';
 import { Transport } from './transport.js';
@@ -233,6 +235,30 @@ export class WebSocket extends EventEmitter {
   resume(): void {
     if (this.state === 0 || this.state === 3) return;
     this.transport?.resume();
+  }
+
+  // ---- promise and iterator APIs (logic in connect.ts and iterate.ts) ----
+
+  /**
+   * Dials `address` and resolves with the WebSocket once it is open; rejects with the handshake
+   * error, or with `options.signal.reason` when the signal aborts first.
+   */
+  static connect(address: string | URL, options?: ConnectOptions): Promise<WebSocket> {
+    const { protocols, client, signal } = splitConnectOptions(options);
+    return connectWith(() => new WebSocket(address, protocols, client), signal);
+  }
+
+  /**
+   * Received messages as an async iterator with a bounded buffer: the socket is paused while
+   * the consumer is behind. Ends when the socket closes. See {@link MessageIteratorOptions}.
+   */
+  messages(options?: MessageIteratorOptions): AsyncIterableIterator<WebSocketMessage> {
+    return iterateMessages(this, options);
+  }
+
+  /** `for await (const { data, isBinary } of ws)`: {@link messages} with default options. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
+    return iterateMessages(this);
   }
 
   // ---- WHATWG-style listeners ----

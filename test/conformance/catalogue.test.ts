@@ -1,7 +1,7 @@
 /** The catalogue matches the suite's numbering and its UTF-8 tables agree with an independent validator. */
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE, compareIds, selectCases } from '../../autobahn/catalogue/index.js';
+import { CATALOGUE, caseById, compareIds, selectCases } from '../../autobahn/catalogue/index.js';
 import { UTF8_GROUPS } from '../../autobahn/catalogue/utf8-tables.js';
 import { Utf8Validator, isValidUtf8 } from '../../autobahn/peer/utf8.js';
 
@@ -24,6 +24,16 @@ describe('catalogue', () => {
     for (const [prefix, n] of Object.entries(sub)) expect(count(prefix), prefix).toBe(n);
     expect(CATALOGUE.at(-1)?.id).toBe('13.7.18');
     expect(count('6.24.')).toBe(0);
+  });
+
+  it('gives 12.x/13.x the suite parameters, with fewer messages only in the CI profile', () => {
+    const flow = caseById('13.7.15')?.flow;
+    expect(flow?.kind).toBe('deflate');
+    if (flow?.kind !== 'deflate') return;
+    expect(flow).toMatchObject({ messageSize: 131072, autoFragmentSize: 256, waitSecs: 480, data: 'json', binary: false });
+    expect(flow.count).toEqual({ ci: 12, full: 1000 });
+    expect(flow.clientOffers.map((o) => [o.noContextTakeover, o.maxWindowBits])).toEqual([[true, 8], [true, 0], [false, 0]]);
+    expect(caseById('12.3.1')?.flow).toMatchObject({ data: 'faust', binary: true, messageSize: 16 });
   });
 
   it('selects by the suite case patterns', () => {

@@ -471,6 +471,27 @@ export class RawClient {
     return frame;
   }
 
+  /**
+   * Reads one data message, however it was fragmented (RFC 6455 §5.4): its frames in order and
+   * the joined payload. Control frames between the fragments are returned apart.
+   */
+  async readMessage(ms = TIMEOUT): Promise<{ opcode: number; frames: Frame[]; control: Frame[]; payload: Buffer }> {
+    const frames: Frame[] = [];
+    const control: Frame[] = [];
+    for (;;) {
+      const frame = await this.readFrame(ms);
+      if (frame.opcode >= Op.Close) {
+        control.push(frame);
+        if (frame.opcode === Op.Close) throw new Error('Close frame inside a message');
+        continue;
+      }
+      frames.push(frame);
+      if (frame.fin) break;
+    }
+    const opcode = (frames[0] as Frame).opcode;
+    return { opcode, frames, control, payload: Buffer.concat(frames.map((f) => f.payload)) };
+  }
+
   /** Reads frames until a close frame; returns the frames before it and the close code/reason. */
   async readUntilClose(ms = TIMEOUT): Promise<{ before: Frame[]; code: number | null; reason: string; frame: Frame }> {
     const before: Frame[] = [];
