@@ -8,12 +8,51 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
+import { SIMD_PIECE, type SimdKernel, simdKernel } from './mask-simd.js';
 
 /**
  * Runs shorter than this use the unrolled byte loop. Measured with benchmarks/codec/mask.ts:
  * below roughly this size the word path's setup (key rotation, view lookup) costs more than it saves.
  */
 const WORD_THRESHOLD = 96;
+
+/**
+ * Runs at least this long go through the WebAssembly SIMD kernel (see mask-simd.ts), whose
+ * copies in and out cost more than they save on shorter runs.
+ */
+const SIMD_THRESHOLD = 2048;
+
+let useSimd = true;
+
+/** Turns the SIMD kernel off or on (tests compare both paths; the default is on). */
+export function setSimdMasking(enabled: boolean): void {
+  useSimd = enabled;
+}
+
+/**
+ * Masks `source[sourceStart, +length)` into `target[targetStart]` (the same range for in-place
+ * masking) with the kernel, in pieces of at most {@link SIMD_PIECE} bytes.
+ */
+function maskSimd(
+  simd: SimdKernel,
+  source: Uint8Array,
+  sourceStart: number,
+  length: number,
+  key: Uint8Array,
+  keyIndex: number,
+  target: Uint8Array,
+  targetStart: number,
+): void {
+  // Pieces are multiples of 4 bytes, so the key phase is the same for every piece.
+  const word = rotatedKeyWord(key, keyIndex);
+  const memory = simd.memory;
+  for (let done = 0; done < length; done += SIMD_PIECE) {
+    const n = Math.min(SIMD_PIECE, length - done);
+    memory.set(source.subarray(sourceStart + done, sourceStart + done + n));
+    simd.xor((n + 15) >>> 4, word);
+    target.set(memory.subarray(0, n), targetStart + done);
+  }
+}
 
 // The rotated key is written byte by byte into `keyBytes` and read back through `keyWord`,
 // so the 32-bit word has the platform's byte order and matches the Uint32Array views over
@@ -97,6 +136,13 @@ export function maskInPlace(buf: Uint8Array, start: number, end: number, key: Ui
   // The word view spans the whole ArrayBuffer: an out-of-range `end` would corrupt bytes that
   // belong to other views of it (Node's pooled Buffers share one), so refuse it.
   if (start < 0 || end > buf.length) throw new RangeError('maskInPlace: range outside the buffer');
+  if (end - start >= SIMD_THRESHOLD && useSimd) {
+    const simd = simdKernel();
+    if (simd !== null) {
+      maskSimd(simd, buf, start, end - start, key, keyIndex, buf, start);
+      return;
+    }
+  }
   // Head: bytes until the absolute address is a multiple of 4, as Uint32Array views require.
   const base = buf.byteOffset;
   const head = (4 - ((base + start) & 3)) & 3;
@@ -152,6 +198,13 @@ export function maskInto(
     // As in maskInPlace: the word views span whole ArrayBuffers, so ranges must be checked.
     if (sourceStart < 0 || targetStart < 0 || sourceStart + length > source.length || targetStart + length > target.length) {
       throw new RangeError('maskInto: range outside the buffer');
+    }
+    if (length >= SIMD_THRESHOLD && useSimd) {
+      const simd = simdKernel();
+      if (simd !== null) {
+        maskSimd(simd, source, sourceStart, length, key, 0, target, targetStart);
+        return;
+      }
     }
     const srcAddr = source.byteOffset + sourceStart;
     const dstAddr = target.byteOffset + targetStart;

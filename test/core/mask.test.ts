@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maskBytewise, maskInPlace, maskInto, writeMaskKey } from '../../src/core/mask.js';
+import { maskBytewise, maskInPlace, maskInto, setSimdMasking, writeMaskKey } from '../../src/core/mask.js';
+import { simdKernel } from '../../src/core/mask-simd.js';
 
 /** Deterministic bytes (mulberry32), so a failure is reproducible. */
 function prng(seed: number): () => number {
@@ -184,3 +185,45 @@ describe('writeMaskKey', () => {
 function buffersEqual(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(a, b) === 0;
 }
+
+describe('WebAssembly SIMD kernel', () => {
+  it('is available on this Node (so the fast path is the one tested below)', () => {
+    expect(simdKernel()).not.toBeNull();
+  });
+
+  it('agrees with the JavaScript word path and the byte loop across pieces, offsets and key indexes', () => {
+    const rand = prng(7);
+    // Around the SIMD threshold, across the 64 KiB piece boundary, and several pieces long.
+    for (const length of [2047, 2048, 2049, 4099, 65535, 65536, 65537, 200_003]) {
+      const original = randomBytes(length + 8, rand);
+      for (let offset = 0; offset < 4; offset++) {
+        for (let keyIndex = 0; keyIndex < 4; keyIndex++) {
+          const viaSimd = original.slice();
+          const viaJs = original.slice();
+          const viaBytes = original.slice();
+          const end = offset + length;
+          setSimdMasking(true);
+          maskInPlace(viaSimd, offset, end, KEY, keyIndex);
+          setSimdMasking(false);
+          maskInPlace(viaJs, offset, end, KEY, keyIndex);
+          setSimdMasking(true);
+          maskBytewise(viaBytes, offset, end, KEY, keyIndex);
+          expect(Buffer.compare(viaSimd, viaBytes)).toBe(0);
+          expect(Buffer.compare(viaJs, viaBytes)).toBe(0);
+        }
+      }
+    }
+  });
+
+  it('masks into another buffer without touching the source', () => {
+    const rand = prng(9);
+    const source = randomBytes(70_001, rand);
+    const before = source.slice();
+    const target = new Uint8Array(70_010);
+    maskInto(source, 1, 70_000, KEY, target, 5);
+    expect(Buffer.compare(source, before)).toBe(0);
+    const expected = before.slice(1, 70_001);
+    maskBytewise(expected, 0, expected.length, KEY, 0);
+    expect(Buffer.compare(target.subarray(5, 70_005), expected)).toBe(0);
+  });
+});
