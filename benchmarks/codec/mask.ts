@@ -7,7 +7,14 @@
  * @module
  */
 import { writeFileSync } from 'node:fs';
-import { maskBytewise, maskInPlace, maskInto } from '../../src/core/mask.js';
+import { maskBytewise, maskInPlace, maskInto, setSimdMasking } from '../../src/core/mask.js';
+
+/** Runs `fn` with the WebAssembly SIMD kernel on or off (maskInPlace uses it from 2 KiB). */
+function withSimd(enabled: boolean, fn: () => void): void {
+  setSimdMasking(enabled);
+  fn();
+  setSimdMasking(true);
+}
 
 const MEASURE_MS = 500;
 const WARMUP_MS = 50;
@@ -52,6 +59,7 @@ for (const size of SIZES) {
   let keyIndex = 0;
   const impls: readonly (readonly [string, () => void])[] = [
     ['byte loop', () => maskBytewise(aligned, 0, size, KEY, (keyIndex = (keyIndex + 1) & 3))],
+    ['maskInPlace (JS words)', () => withSimd(false, () => maskInPlace(aligned, 0, size, KEY, (keyIndex = (keyIndex + 1) & 3)))],
     ['maskInPlace', () => maskInPlace(aligned, 0, size, KEY, (keyIndex = (keyIndex + 1) & 3))],
     ['maskInPlace +1', () => maskInPlace(unaligned, 0, size, KEY, (keyIndex = (keyIndex + 1) & 3))],
     ['maskInto', () => maskInto(aligned, 0, size, KEY, target, 0)],
