@@ -214,7 +214,13 @@ export class PerMessageDeflate implements MessageExtension {
     this.abortDecode = inflateMessage(stream, data, this.maxPayload, (err, out, streamEnded) => {
       this.abortDecode = null;
       // RFC 7692 §7.1.1: without context takeover the next message starts on an empty window.
-      if (err || streamEnded || this.inflateNoContextTakeover) this.closeInflater();
+      // A busy connection resets the stream for the message already waiting; an idle one
+      // releases it, so idle connections hold no zlib memory.
+      if (err || streamEnded) this.closeInflater();
+      else if (this.inflateNoContextTakeover) {
+        if (this.decodes.length > 0) stream.reset();
+        else this.closeInflater();
+      }
       finish(err, out);
     });
   }
@@ -228,7 +234,11 @@ export class PerMessageDeflate implements MessageExtension {
     this.abortEncode = deflateMessage(stream, data, fin, (err, out) => {
       this.abortEncode = null;
       // Fragments of one message share the stream; the window is dropped only after the last.
-      if (err || (fin && this.deflateNoContextTakeover)) this.closeDeflater();
+      if (err) this.closeDeflater();
+      else if (fin && this.deflateNoContextTakeover) {
+        if (this.encodes.length > 0) stream.reset();
+        else this.closeDeflater();
+      }
       finish(err, out);
     });
   }
