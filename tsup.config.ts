@@ -3,7 +3,12 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   // One entry per public subpath. Code shared between entries goes into common chunks (for CJS
   // too), so `ws6455/reconnect` uses the very same WebSocket class as `ws6455`.
-  entry: { index: 'src/index.ts', reconnect: 'src/reconnect/index.ts', router: 'src/router/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    hub: 'src/hub/index.ts',
+    reconnect: 'src/reconnect/index.ts',
+    router: 'src/router/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -18,6 +18,19 @@ export type {
   HandleProtocols,
 } from './node/server-options.js';
 export type { ClientOptions } from './node/client-options.js';
+export type { HeartbeatOptions } from './node/heartbeat.js';
+export { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT } from './node/heartbeat.js';
+export type { RateLimitOptions } from './node/rate-limit.js';
+export { MemoryBudget, DEFAULT_BUDGET_CHECK_INTERVAL } from './node/memory-budget.js';
+export type { MemoryBudgetOptions } from './node/memory-budget.js';
+export type { ServerStats } from './node/stats.js';
+export { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './node/prometheus.js';
+export type { PrometheusOptions } from './node/prometheus.js';
+export { DIAGNOSTICS_CHANNELS } from './node/diagnostics.js';
+export type { OpenDiagnostic, CloseDiagnostic, ErrorDiagnostic } from './node/diagnostics.js';
+export type { LocalCloseReason } from './node/local-close.js';
+export type { DrainOptions, DrainResult } from './node/drain.js';
+export { DEFAULT_DRAIN_DEADLINE } from './node/drain.js';
 export type { PerMessageDeflateOptions } from './deflate/options.js';
 export type { SendData } from './node/send-data.js';
 export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/events.js';

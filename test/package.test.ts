@@ -28,6 +28,7 @@ const EXPECTED = [
 
 /** The public names of each subpath export. */
 const SUBPATHS: Record<string, string[]> = {
+  'ws6455/hub': ['Hub', 'DEFAULT_HUB_HIGH_WATER_MARK', 'DEFAULT_MAX_QUEUED_BYTES'],
   'ws6455/reconnect': ['Backoff', 'ReconnectError', 'ReconnectingWebSocket', 'backoffDelay'],
   'ws6455/router': ['Router', 'RouterError', 'RouterPeer', 'encodeEnvelope', 'parseEnvelope'],
 };
@@ -86,6 +87,7 @@ describe('built package', () => {
     const main = run(['-e', "console.log(Object.keys(require('ws6455')).join(','))"]).split(',');
     expect(main).not.toContain('ReconnectingWebSocket');
     expect(main).not.toContain('Router');
+    expect(main).not.toContain('Hub');
     const script = (mod: 'require' | 'import'): string =>
       [
         mod === 'require'
@@ -97,6 +99,23 @@ describe('built package', () => {
       ].join(' ');
     expect(run(['-e', script('require')])).toBe('true function function');
     expect(run(['--input-type=module', '-e', script('import')])).toBe('true function function');
+  });
+
+  it('ws6455/hub broadcasts to connections of the main entry point (one shared transport)', () => {
+    const script = (mod: 'require' | 'import'): string =>
+      [
+        mod === 'require'
+          ? "const { WebSocket, WebSocketServer } = require('ws6455'); const { Hub } = require('ws6455/hub');"
+          : "const { WebSocket, WebSocketServer } = await import('ws6455'); const { Hub } = await import('ws6455/hub');",
+        'const hub = new Hub();',
+        "const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => {",
+        "  wss.on('connection', (ws) => { hub.join(ws, 'r'); hub.publish('r', 'hi'); });",
+        '  const c = new WebSocket(`ws://127.0.0.1:${wss.address().port}`);',
+        "  c.on('message', (d) => { console.log(String(d), hub.size('r'), wss.stats().messagesOut); c.terminate(); wss.close(); });",
+        '});',
+      ].join(' ');
+    expect(run(['-e', script('require')])).toBe('hi 1 1');
+    expect(run(['--input-type=module', '-e', script('import')])).toBe('hi 1 1');
   });
 
   it('has no runtime dependencies and ships types for both formats', () => {

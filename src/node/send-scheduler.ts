@@ -158,6 +158,8 @@ export class SendScheduler {
   /** A write left data queued: report when the queue is empty again. */
   private drainWanted = false;
   private repumpScheduled = false;
+  /** Looks that found the socket full with nothing sent: later ones wait for the next loop turn. */
+  private stalls = 0;
 
   constructor(host: SchedulerHost, masked: boolean, fragmentSize = DEFAULT_FRAGMENT_SIZE) {
     this.host = host;
@@ -220,6 +222,7 @@ export class SendScheduler {
   pump(): boolean {
     const host = this.host;
     const queue = this.queue;
+    const before = this.bytes;
     while (this.head < queue.length && host.socketWritable) {
       const entry = queue[this.head] as Entry;
       const split = entry.split;
@@ -232,14 +235,8 @@ export class SendScheduler {
       if (split.sent === split.length) this.shift(entry);
     }
     if (this.head < queue.length) {
-      // Bytes the transport gathered this tick may leave in a write that completes at once; Node
-      // then emits no 'drain' (it is only emitted after a write() returned false). Look again
-      // after that write; if the socket does push back, its 'drain' calls pump().
-      const socket = host.socket;
-      if (!this.repumpScheduled && !socket.writableNeedDrain && !socket.destroyed) {
-        this.repumpScheduled = true;
-        process.nextTick(repump, this);
-      }
+      this.stalls = this.bytes < before ? 0 : this.stalls + 1;
+      this.scheduleRepump();
       return false;
     }
     if (queue.length > 0) {
@@ -269,16 +266,29 @@ export class SendScheduler {
   private reportDrained(): void {
     const host = this.host;
     if (host.socketWritable) {
+      this.stalls = 0;
       this.drainWanted = false;
       host.schedulerDrained();
       return;
     }
     this.drainWanted = true;
-    const socket = host.socket;
-    if (!this.repumpScheduled && !socket.writableNeedDrain && !socket.destroyed) {
-      this.repumpScheduled = true;
-      process.nextTick(repump, this);
-    }
+    this.stalls++;
+    this.scheduleRepump();
+  }
+
+  /**
+   * Bytes the transport gathered this tick may leave in a write that completes at once; Node
+   * then emits no 'drain' (only a write() that returned false leads to one). So look again
+   * right after that write; if the socket does push back, its 'drain' calls {@link onDrain}.
+   * A look that finds no progress retries on the next turn of the event loop, never in a
+   * tight loop.
+   */
+  private scheduleRepump(): void {
+    const socket = this.host.socket;
+    if (this.repumpScheduled || socket.writableNeedDrain || socket.destroyed) return;
+    this.repumpScheduled = true;
+    if (this.stalls <= 1) process.nextTick(repump, this);
+    else setImmediate(repump, this);
   }
 
   /**

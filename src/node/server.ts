@@ -89,7 +89,10 @@ export class WebSocketServer extends EventEmitter {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (!this.shouldHandle(req)) {
         // Another WebSocketServer on the same HTTP server may own this path.
-        if (server.listenerCount('upgrade') === 1) abort(socket, 400, 'Unknown WebSocket path');
+        if (server.listenerCount('upgrade') === 1) {
+          this.runtime.metrics.refused(400);
+          abort(socket, 400, 'Unknown WebSocket path');
+        }
         else process.nextTick(refuseUnclaimed, server, socket);
         return;
       }
