@@ -4,7 +4,7 @@
  * (`for (const c of wss.clients) c.send(data)`) and the same loop on ws6455, in the same run;
  * then the compression trade-off (shared vs per-recipient permessage-deflate).
  *
- *   npx tsx benchmarks/broadcast.ts            # about two minutes
+ *   npx tsx benchmarks/broadcast.ts            # about four minutes
  *   npx tsx benchmarks/broadcast.ts --quick    # 1,000 connections only, fewer messages
  *   options: --conns 1000,10000  --impls ours-hub,ws-loop,ours-loop  --no-deflate  --only-deflate
  *
@@ -42,6 +42,10 @@ interface Run {
   /** Connections that never read (slow consumers), and the hub's drop high-water mark then. */
   stalled?: number;
   hwm?: number;
+  /** A new Buffer per broadcast (as when each update is serialised) instead of 64 reused ones. */
+  fresh?: boolean;
+  /** Milliseconds between broadcasts in the throughput round (default: one per event-loop turn). */
+  every?: number;
 }
 
 interface Result {
@@ -173,9 +177,9 @@ async function measure(run: Run): Promise<Result> {
      * Broadcasts `count` messages and waits until every reading connection has them all, or
      * until nothing more arrives for 3 s (a drop policy skipped some): `reached` tells which.
      */
-    const round = async (count: number): Promise<{ t0: number; done: number; reached: number; cpuMs: number; peakRss: number }> => {
+    const round = async (count: number, every = 0): Promise<{ t0: number; done: number; reached: number; cpuMs: number; peakRss: number }> => {
       const cpu = await cpuNow();
-      server.send({ type: 'broadcast', count, payloads: texts });
+      server.send({ type: 'broadcast', count, payloads: texts, fresh: run.fresh === true, every });
       const start = k;
       const target = k + count;
       let done = 0;
@@ -207,7 +211,7 @@ async function measure(run: Run): Promise<Result> {
     result.latencyMedianMs = median(latencies);
     result.latencyP90Ms = p90(latencies);
     const before = await Promise.all(receivers.map(async (r) => (r.send({ type: 'bytes' }), (await r.take((m) => m.type === 'bytes')).bytes as number)));
-    const t = await round(run.broadcasts);
+    const t = await round(run.broadcasts, run.every ?? 0);
     const after = await Promise.all(receivers.map(async (r) => (r.send({ type: 'bytes' }), (await r.take((m) => m.type === 'bytes')).bytes as number)));
     const wire = after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
     result.totalMs = t.done - t.t0;
@@ -325,11 +329,13 @@ async function main(): Promise<void> {
   if (process.argv.includes('--no-slow')) return;
   // Loopback lets a receiver that stopped reading absorb tens of MiB in kernel buffers (Linux
   // autotunes tcp_rmem up to 32 MiB), so the messages must be large for user space to notice.
-  console.log('\nSlow consumers: 20 connections of which 4 never read; 1,500 broadcasts of 48 KiB (72 MiB per connection).');
-  console.log('The Hub drops for a recipient with more than 4 MiB waiting; the ws loop buffers whatever the kernel does not take.\n');
+  console.log('\nSlow consumers: 20 connections of which 4 never read; 3,000 new messages of 48 KiB, one every 2 ms (144 MiB');
+  console.log('per connection). Both share each message between recipients; the ws loop keeps every message a stalled');
+  console.log('recipient has not taken alive, the Hub (drop policy, 1 MiB high-water mark) stops queueing for it.\n');
   const slow: Result[] = [];
   for (const impl of ['ours-hub', 'ws-loop'] as const) {
-    slow.push(await measure({ impl, conns: 20, broadcasts: 1500, deflate: 'off', size: 48 * 1024, stalled: 4, hwm: 4 * 1024 * 1024 }));
+    const run: Run = { impl, conns: 20, broadcasts: 3000, deflate: 'off', size: 48 * 1024, stalled: 4, hwm: 1024 * 1024, fresh: true, every: 2 };
+    slow.push(await measure(run));
     process.stdout.write('.');
   }
   console.log('\n');

@@ -63,7 +63,7 @@ function broadcastOnce(payload: Buffer): void {
   for (const c of clients) c.send(payload);
 }
 
-process.on('message', (m: { type: string; count?: number; payloads?: string[] }) => {
+process.on('message', (m: { type: string; count?: number; payloads?: string[]; fresh?: boolean; every?: number }) => {
   if (m.type === 'cpu') {
     const used = process.cpuUsage();
     send({ type: 'cpu', ms: (used.user + used.system) / 1000, peakRss });
@@ -71,15 +71,21 @@ process.on('message', (m: { type: string; count?: number; payloads?: string[] })
   }
   if (m.type === 'exit') process.exit(0);
   if (m.type !== 'broadcast') return;
-  const payloads = (m.payloads ?? ['']).map((p) => Buffer.from(p, 'utf8'));
+  const texts = m.payloads ?? [''];
+  const payloads = texts.map((p) => Buffer.from(p, 'utf8'));
+  // `fresh`: a new Buffer for every broadcast (as an application serialising each update does),
+  // so a recipient that falls behind keeps every message it has not received alive.
+  const fresh = m.fresh === true;
   const count = m.count ?? 1;
+  const every = m.every ?? 0;
   const t0 = now();
   let i = 0;
-  // One broadcast per turn of the event loop: the sockets get to write between two.
+  // One broadcast per turn of the event loop (or every `every` ms): sockets write in between.
   const step = (): void => {
-    broadcastOnce(payloads[i % payloads.length] as Buffer);
+    broadcastOnce(fresh ? Buffer.from(texts[i % texts.length] as string, 'utf8') : (payloads[i % payloads.length] as Buffer));
     if (++i < count) {
-      setImmediate(step);
+      if (every > 0) setTimeout(step, every);
+      else setImmediate(step);
       return;
     }
     send({ type: 'broadcasted', t0, t1: now(), peakRss, hub: hub?.stats() });

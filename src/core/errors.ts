@@ -22,8 +22,7 @@ export type WsErrorCode =
   | 'WS_ERR_UNEXPECTED_RESPONSE'
   | 'WS_ERR_INVALID_URL'
   | 'WS_ERR_TOO_MANY_REDIRECTS'
-  | 'WS_ERR_NOT_OPEN'
-  | 'WS_ERR_CLOSE_TIMEOUT';
+  | 'WS_ERR_NOT_OPEN';
 
 /** An error with a stable `code` string. */
 export class WebSocketError extends Error {

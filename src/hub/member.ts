@@ -51,7 +51,7 @@ export class Member {
   rooms: string | Set<string> | null = null;
   /** Messages skipped for it (drop policy, queue overflow). */
   dropped = 0;
-  private queue: Waiting[] | null = null;
+  private queue: Array<Waiting | undefined> | null = null;
   private head = 0;
   private queuedBytes = 0;
 
@@ -99,7 +99,7 @@ export class Member {
       const next = queue[this.head] as Waiting;
       const buffered = transport.bufferedAmount;
       if (buffered > 0 && buffered + next.size > limit) return false;
-      queue[this.head++] = undefined as unknown as Waiting;
+      queue[this.head++] = undefined;
       this.queuedBytes -= next.size;
       if (!send(transport, next.message, next.frames)) {
         this.drop(transport);
@@ -125,7 +125,7 @@ export class Member {
       if (policy.overflow === 'close') return this.close();
       // Oldest first: a subscriber that catches up sees the most recent messages.
       const oldest = queue[this.head] as Waiting;
-      queue[this.head++] = undefined as unknown as Waiting;
+      queue[this.head++] = undefined;
       this.queuedBytes -= oldest.size;
       this.drop(transportOf(this.ws));
       host.dropped();

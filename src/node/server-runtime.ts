@@ -32,8 +32,8 @@ function checkLimit(name: string, value: number | undefined): number {
 export class ServerRuntime {
   /** Counters behind `server.stats()`. */
   readonly metrics = new ServerMetrics();
-  /** Every open connection of the server (whatever `clientTracking` says). */
-  readonly live = new Set<WebSocket>();
+  /** Every open connection of the server: `server.clients`, or a set of its own without `clientTracking`. */
+  readonly live: Set<WebSocket>;
   private readonly maxConnections: number;
   private readonly maxPerAddress: number;
   private readonly perAddress: Map<string, number> | null;
@@ -41,7 +41,8 @@ export class ServerRuntime {
   private drainRun: Drain | null = null;
 
   /** @throws RangeError or TypeError on invalid options */
-  constructor(options: ServerOptions) {
+  constructor(options: ServerOptions, clients: Set<WebSocket>) {
+    this.live = options.clientTracking === false ? new Set() : clients;
     this.maxConnections = checkLimit('maxConnections', options.maxConnections);
     this.maxPerAddress = checkLimit('maxConnectionsPerAddress', options.maxConnectionsPerAddress);
     this.perAddress = this.maxPerAddress === Infinity ? null : new Map();

@@ -1,16 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
-import {
-  acceptResponseLines,
-  buildRejectResponse,
-  checkUpgradeRequest,
-  formatResponseHead,
-  isOriginAllowed,
-} from '../core/handshake.js';
+import { acceptResponseLines, checkUpgradeRequest, formatResponseHead, isOriginAllowed } from '../core/handshake.js';
 import type { ExtensionOffer } from '../core/headers.js';
 import {
   PerMessageDeflate,
@@ -21,6 +15,16 @@ import {
 import type { DrainOptions, DrainResult } from './drain.js';
 import { markLocalClose } from './policy-close.js';
 import type { ServerOptions, VerifyClientCallback, VerifyClientInfo } from './server-options.js';
+import {
+  abort,
+  claimedSockets,
+  headerValue,
+  onHandshakeSocketError,
+  pathChecked,
+  refuseHttp,
+  refuseUnclaimed,
+  upgradeListeners,
+} from './server-http.js';
 import { ServerRuntime } from './server-runtime.js';
 import type { ServerStats } from './stats.js';
 import { WebSocket } from './websocket.js';
@@ -64,7 +68,7 @@ export class WebSocketServer extends EventEmitter {
     this.clients = new Set();
     // permessage-deflate is off on servers unless asked for, as in `ws`.
     this.deflate = resolveDeflateOptions(options.perMessageDeflate, false);
-    this.runtime = new ServerRuntime(options);
+    this.runtime = new ServerRuntime(options, this.clients);
     if (hasPort) {
       const server = createServer(refuseHttp);
       const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
@@ -92,8 +96,9 @@ export class WebSocketServer extends EventEmitter {
         if (server.listenerCount('upgrade') === 1) {
           this.runtime.metrics.refused(400);
           abort(socket, 400, 'Unknown WebSocket path');
+        } else {
+          process.nextTick(refuseUnclaimed, server, socket);
         }
-        else process.nextTick(refuseUnclaimed, server, socket);
         return;
       }
       claimedSockets.add(socket);
@@ -326,59 +331,4 @@ export class WebSocketServer extends EventEmitter {
     }
     process.nextTick(() => this.emit('close'));
   }
-}
-
-function refuseHttp(req: IncomingMessage, res: ServerResponse): void {
-  // A WebSocket handshake that Node did not treat as an upgrade (no Upgrade header, or a
-  // Connection header without the "upgrade" token) is a bad request (RFC 6455 §4.2.1 items 3-4):
-  // answer 400 and close, as for any other refused handshake.
-  const check = req.headers['sec-websocket-key'] !== undefined ? checkUpgradeRequest(req) : null;
-  if (check !== null && !check.ok) {
-    res.writeHead(check.status, {
-      ...check.headers,
-      Connection: 'close',
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(check.message),
-    });
-    res.end(check.message);
-    return;
-  }
-  const body = 'Upgrade Required';
-  res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body), Upgrade: 'websocket' });
-  res.end(body);
-}
-
-/** Sockets some WebSocketServer took on, and the `upgrade` listeners that WebSocketServers added. */
-const claimedSockets = new WeakSet<Duplex>();
-const upgradeListeners = new WeakSet<(...args: never[]) => void>();
-/** Requests whose path the `upgrade` listener already checked with shouldHandle. */
-const pathChecked = new WeakSet<IncomingMessage>();
-
-/**
- * Runs after every `upgrade` listener: when all of them are WebSocketServers and none handles
- * the path, refuse with 400 — otherwise the socket would hang open with no answer. A foreign
- * listener (another library) may own it, so then it is left alone.
- */
-function refuseUnclaimed(server: HttpServer, socket: Duplex): void {
-  if (claimedSockets.has(socket) || socket.destroyed) return;
-  if (!server.listeners('upgrade').every((listener) => upgradeListeners.has(listener as (...args: never[]) => void))) return;
-  claimedSockets.add(socket);
-  abort(socket, 400, 'Unknown WebSocket path');
-}
-
-function abort(socket: Duplex, status: number, message?: string, headers?: Record<string, string>): void {
-  socket.off('error', onHandshakeSocketError);
-  socket.on('error', onHandshakeSocketError);
-  if (socket.writable) socket.end(buildRejectResponse(status, message, headers));
-  socket.once('finish', () => socket.destroy());
-  // Do not wait forever for a peer that never reads the response.
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
-
-function onHandshakeSocketError(this: Duplex): void {
-  this.destroy();
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -411,8 +411,8 @@ describe('Connection: fail()', () => {
 
   it('uses 1011 for an error without a close code', () => {
     const { conn, handler } = makeConnection({ role: 'server' });
-    conn.fail(new WebSocketError('WS_ERR_CLOSE_TIMEOUT', 'timeout'));
-    expect(handler.events).toEqual([out('server', Opcode.Close, closePayload(1011)), err('WS_ERR_CLOSE_TIMEOUT', null), { type: 'endTransport' }]);
+    conn.fail(new WebSocketError('WS_ERR_EXTENSION_FAILED', 'timeout'));
+    expect(handler.events).toEqual([out('server', Opcode.Close, closePayload(1011)), err('WS_ERR_EXTENSION_FAILED', null), { type: 'endTransport' }]);
   });
 
   it('sends no second close frame when one was sent already', () => {

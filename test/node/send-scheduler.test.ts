@@ -97,6 +97,18 @@ describe('SendScheduler (bytes in, frames out)', () => {
     expect(Buffer.concat(frames.map((f) => f.payload)).equals(payload)).toBe(true);
   });
 
+  it('lets fragments grow (up to 1 MiB) while the socket keeps nothing back, and shrink again when it does', () => {
+    const host = new FakeHost('server');
+    (host.socket as unknown as { writableLength: number }).writableLength = 0;
+    host.connection.send(Buffer.alloc(4 * 1024 * 1024), { binary: true, fin: true, compress: false });
+    const sizes = host.frames().map((f) => f.payload.length / 1024);
+    expect(sizes).toEqual([64, 128, 256, 512, 1024, 1024, 1024, 64]);
+    const slow = new FakeHost('server');
+    (slow.socket as unknown as { writableLength: number }).writableLength = 1;
+    slow.connection.send(Buffer.alloc(256 * 1024), { binary: true, fin: true, compress: false });
+    expect(slow.frames().map((f) => f.payload.length / 1024)).toEqual([64, 64, 64, 64]);
+  });
+
   it('re-masks each fragment of a client message with its own fresh key (RFC 6455 §5.3)', () => {
     const host = new FakeHost('client');
     const payload = Buffer.from(Array.from({ length: 2 * DEFAULT_FRAGMENT_SIZE + 3 }, (_, i) => (i * 31) & 0xff));
@@ -185,6 +197,14 @@ describe('control frames over real sockets', () => {
     const [data] = await got;
     expect(sha(data)).toBe(sha(payload));
   }, 20_000);
+
+  it("regression: 'drain' follows a send that returned false because this tick's small frames filled the socket", async () => {
+    const { server } = await openPair();
+    let sent = 0;
+    while (server.send(Buffer.alloc(1000)) && sent < 100) sent++;
+    expect(sent).toBeLessThan(100);
+    await waitFor(server, 'drain', 2000);
+  });
 
   it('bufferedAmount counts the send queue, and drain comes once it went out', async () => {
     const { client, server } = await openPair({}, { maxPayload: 64 * MiB });
