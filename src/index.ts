@@ -35,6 +35,7 @@ export type { PerMessageDeflateOptions } from './deflate/options.js';
 export type { SendData } from './node/send-data.js';
 export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/events.js';
 export type { WsListenerOptions } from './node/events.js';
+export type { WsEventListener } from './node/event-target.js';
 export { WebSocketError, ProtocolError } from './core/errors.js';
 export type { WsErrorCode } from './core/errors.js';
 export {

@@ -8,7 +8,8 @@ import { dial } from './client.js';
 import type { ClientOptions } from './client-options.js';
 import { type ConnectOptions, connectWith, splitConnectOptions } from './connect.js';
 import { type MessageIteratorOptions, type WebSocketMessage, iterateMessages } from './iterate.js';
-import { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent, type WsListenerOptions } from './events.js';
+import { ListenerRegistry, type WsEventListener } from './event-target.js';
+import type { WsCloseEvent, WsErrorEvent, WsEvent, WsListenerOptions, WsMessageEvent } from './events.js';
 import { type SendData, toPayload } from './send-data.js';
 import { Transport } from './transport.js';
 
@@ -41,11 +42,6 @@ export interface AttachOptions {
   closeTimeout: number;
 }
 
-
-/** A WHATWG listener: a function, or an object with `handleEvent` (as `ws` and the DOM accept). */
-export type WsEventListener = ((event: never) => void) | { handleEvent(event: never): void };
-
-type ListenerEntry = { type: string; listener: WsEventListener; wrapper: (...args: unknown[]) => void };
 
 const kListeners = Symbol('listeners');
 
@@ -82,7 +78,7 @@ export class WebSocket extends EventEmitter {
   private extensionsValue = '';
   private urlValue = '';
   private errorEmitted = false;
-  private [kListeners]: ListenerEntry[] | undefined;
+  private [kListeners]: ListenerRegistry | undefined;
   /** @internal Aborts the handshake in progress (client role). */
   abortHandshake: ((err: Error) => void) | null = null;
 
@@ -265,97 +261,41 @@ export class WebSocket extends EventEmitter {
 
   /** Adds a WHATWG-style listener for `open`, `message`, `close` or `error`. */
   addEventListener(type: string, listener: WsEventListener, options?: WsListenerOptions): void {
-    const list = (this[kListeners] ??= []);
-    if (list.some((e) => e.type === type && e.listener === listener)) return;
-    const wrapper = this.eventWrapper(type, listener);
-    if (wrapper === null) return;
-    const entry: ListenerEntry = { type, listener, wrapper };
-    list.push(entry);
-    if (options?.once) {
-      const onceWrapper = (...args: unknown[]): void => {
-        this.removeEventListener(type, listener);
-        wrapper(...args);
-      };
-      entry.wrapper = onceWrapper;
-    }
-    this.on(type, entry.wrapper);
+    (this[kListeners] ??= new ListenerRegistry(this)).add(type, listener, options);
   }
 
   /** Removes a listener added with {@link addEventListener}. */
   removeEventListener(type: string, listener: WsEventListener): void {
-    const list = this[kListeners];
-    if (!list) return;
-    const index = list.findIndex((e) => e.type === type && e.listener === listener);
-    if (index < 0) return;
-    const [entry] = list.splice(index, 1);
-    if (entry) this.off(type, entry.wrapper);
+    this[kListeners]?.remove(type, listener);
   }
 
   /** WHATWG `onopen` handler. */
   get onopen(): ((event: WsEvent) => void) | null {
-    return this.handler('open');
+    return this[kListeners]?.handler('open') ?? null;
   }
   set onopen(fn: ((event: WsEvent) => void) | null) {
-    this.setHandler('open', fn);
+    (this[kListeners] ??= new ListenerRegistry(this)).setHandler('open', fn);
   }
   /** WHATWG `onmessage` handler. */
   get onmessage(): ((event: WsMessageEvent) => void) | null {
-    return this.handler('message');
+    return this[kListeners]?.handler('message') ?? null;
   }
   set onmessage(fn: ((event: WsMessageEvent) => void) | null) {
-    this.setHandler('message', fn);
+    (this[kListeners] ??= new ListenerRegistry(this)).setHandler('message', fn);
   }
   /** WHATWG `onclose` handler. */
   get onclose(): ((event: WsCloseEvent) => void) | null {
-    return this.handler('close');
+    return this[kListeners]?.handler('close') ?? null;
   }
   set onclose(fn: ((event: WsCloseEvent) => void) | null) {
-    this.setHandler('close', fn);
+    (this[kListeners] ??= new ListenerRegistry(this)).setHandler('close', fn);
   }
   /** WHATWG `onerror` handler. */
   get onerror(): ((event: WsErrorEvent) => void) | null {
-    return this.handler('error');
+    return this[kListeners]?.handler('error') ?? null;
   }
   set onerror(fn: ((event: WsErrorEvent) => void) | null) {
-    this.setHandler('error', fn);
-  }
-
-  private handler<E>(type: string): ((event: E) => void) | null {
-    const entry = this[kListeners]?.find((e) => e.type === type && (e.listener as { [kOnHandler]?: true })[kOnHandler]);
-    return entry ? (entry.listener as unknown as (event: E) => void) : null;
-  }
-
-  private setHandler<E>(type: string, fn: ((event: E) => void) | null): void {
-    const current = this.handler(type);
-    if (current) this.removeEventListener(type, current as (event: never) => void);
-    if (typeof fn !== 'function') return;
-    (fn as { [kOnHandler]?: true })[kOnHandler] = true;
-    this.addEventListener(type, fn as (event: never) => void);
-  }
-
-  private eventWrapper(type: string, target: WsEventListener): ((...args: unknown[]) => void) | null {
-    // An object listener is called through its `handleEvent`, looked up at dispatch time (DOM
-    // semantics, as in `ws`); calling it as a function threw inside the socket's data handler.
-    const listener = {
-      call: (self: WebSocket, event: WsEvent): void => {
-        if (typeof target === 'function') (target as (event: WsEvent) => void).call(self, event);
-        else if (typeof target?.handleEvent === 'function') (target.handleEvent as (event: WsEvent) => void).call(target, event);
-      },
-    };
-    switch (type) {
-      case 'open':
-        return () => listener.call(this, new WsEvent('open', this));
-      case 'message':
-        return (data, isBinary) =>
-          listener.call(this, new WsMessageEvent(isBinary ? data : (data as Buffer).toString('utf8'), this));
-      case 'close':
-        return (code, reason) =>
-          listener.call(this, new WsCloseEvent(code as number, (reason as Buffer).toString('utf8'), code !== 1006, this));
-      case 'error':
-        return (err) => listener.call(this, new WsErrorEvent(err as Error, this));
-      default:
-        return null;
-    }
+    (this[kListeners] ??= new ListenerRegistry(this)).setHandler('error', fn);
   }
 
   // ---- used by the server and the client dialer ----
@@ -445,7 +385,6 @@ export class WebSocket extends EventEmitter {
   }
 }
 
-const kOnHandler = Symbol('onHandler');
 const EMPTY = Buffer.alloc(0);
 
 function toArrayBuffer(data: Buffer): ArrayBuffer {
