@@ -99,7 +99,7 @@ export class Connection implements MessageSink, FrameOutput {
   closeReceived = false;
   /** Close code and reason from the peer's close frame. */
   closeCode: number = CloseCode.Abnormal;
-  closeReason: Buffer = Buffer.alloc(0);
+  closeReason: Buffer = EMPTY_PAYLOAD;
 
   /** The application is sending a fragmented message (sent `fin: false`). */
   private sendingFragments = false;

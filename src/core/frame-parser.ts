@@ -29,6 +29,9 @@ const STATE_HEADER = 0;
 const STATE_PAYLOAD = 1;
 const STATE_DEAD = 2;
 
+/** The key of the payload being unmasked, shared by all parsers (filled just before use). */
+const maskKey = new Uint8Array(4);
+
 /** Largest header: 2 + 8 (64-bit length) + 4 (mask key). */
 const MAX_HEADER = 14;
 
@@ -44,10 +47,11 @@ export class FrameParser {
   private allowedRsv: number;
 
   private state = STATE_HEADER;
-  /** Header bytes carried over when a header spans chunks. */
-  private readonly scratch = Buffer.alloc(MAX_HEADER);
+  /** Header bytes carried over when a header spans chunks (rare: allocated on first use). */
+  private scratch: Buffer | null = null;
   private scratchLength = 0;
-  private readonly maskKey = new Uint8Array(4);
+  /** The current frame's masking key as one big-endian 32-bit number (no array per parser). */
+  private maskWord = 0;
   private masked = false;
   private maskIndex = 0;
   private remaining = 0;
@@ -171,7 +175,7 @@ export class FrameParser {
       }
     }
     // Slow path: the header spans chunks; gather it in the scratch buffer.
-    const scratch = this.scratch;
+    const scratch = (this.scratch ??= Buffer.allocUnsafe(MAX_HEADER));
     if (this.scratchLength < 2) {
       const take = Math.min(2 - this.scratchLength, available);
       chunk.copy(scratch, this.scratchLength, pos, pos + take);
@@ -271,11 +275,7 @@ export class FrameParser {
     }
     this.masked = (b1 & 0x80) !== 0;
     if (this.masked) {
-      const key = this.maskKey;
-      key[0] = buf[p] as number;
-      key[1] = buf[p + 1] as number;
-      key[2] = buf[p + 2] as number;
-      key[3] = buf[p + 3] as number;
+      this.maskWord = buf.readUInt32BE(p);
       this.maskIndex = 0;
     }
     this.remaining = length;
@@ -292,7 +292,12 @@ export class FrameParser {
     const take = Math.min(this.remaining, chunk.length - pos);
     const end = pos + take;
     if (this.masked) {
-      maskInPlace(chunk, pos, end, this.maskKey, this.maskIndex);
+      const word = this.maskWord;
+      maskKey[0] = word >>> 24;
+      maskKey[1] = (word >>> 16) & 0xff;
+      maskKey[2] = (word >>> 8) & 0xff;
+      maskKey[3] = word & 0xff;
+      maskInPlace(chunk, pos, end, maskKey, this.maskIndex);
       this.maskIndex = (this.maskIndex + take) & 3;
     }
     this.remaining -= take;
