@@ -1,6 +1,7 @@
 import { CloseCode, Opcode, RSV1 } from './constants.js';
 import { ProtocolError } from './errors.js';
 import type { FrameSink } from './frame-parser.js';
+import { maskInPlace, maskInto } from './mask.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
 /** Receives whole messages and control frames from an {@link Assembler}. */
@@ -136,6 +137,37 @@ export class Assembler implements FrameSink {
     }
   }
 
+  /**
+   * Masked payload (server role): a piece that will be copied into the message buffer is
+   * unmasked while it is copied, in one pass, instead of in place and then copied.
+   */
+  framePayloadMasked(data: Buffer, key: Uint8Array, keyIndex: number): void {
+    const copied =
+      this.frameOpcode < Opcode.Close &&
+      !(this.messageLength === 0 && this.frameFin && data.length === this.frameLength);
+    if (!copied) {
+      maskInPlace(data, 0, data.length, key, keyIndex);
+      this.framePayload(data);
+      return;
+    }
+    const start = this.bufferLength;
+    const buffer = this.reserve(data.length);
+    // maskInto applies key[0] to the first byte: rotate the key to this piece's phase.
+    rotated[0] = key[keyIndex & 3] as number;
+    rotated[1] = key[(keyIndex + 1) & 3] as number;
+    rotated[2] = key[(keyIndex + 2) & 3] as number;
+    rotated[3] = key[(keyIndex + 3) & 3] as number;
+    maskInto(data, 0, data.length, rotated, buffer, start);
+    const end = start + data.length;
+    if (this.validateText) {
+      const validator = this.validator ?? (this.validator = new Utf8Validator());
+      if (this.messageLength === 0 && this.frameFin) validator.reset();
+      if (!validator.write(buffer, start, end)) throw invalidUtf8();
+    }
+    this.messageLength += data.length;
+    this.bufferLength = end;
+  }
+
   framePayload(data: Buffer): void {
     if (this.frameOpcode >= Opcode.Close) {
       this.controlPayload(data);
@@ -207,7 +239,14 @@ export class Assembler implements FrameSink {
   }
 
   private append(data: Buffer): void {
-    const need = this.bufferLength + data.length;
+    const buffer = this.reserve(data.length);
+    data.copy(buffer, this.bufferLength);
+    this.bufferLength += data.length;
+  }
+
+  /** The message buffer, grown so that `length` more bytes fit after `bufferLength`. */
+  private reserve(length: number): Buffer {
+    const need = this.bufferLength + length;
     let buffer = this.buffer;
     if (buffer === null || need > buffer.length) {
       // An unfragmented message's size is known from its header: allocate it exactly.
@@ -220,8 +259,7 @@ export class Assembler implements FrameSink {
       if (buffer !== null) buffer.copy(grown, 0, 0, this.bufferLength);
       this.buffer = buffer = grown;
     }
-    data.copy(buffer, this.bufferLength);
-    this.bufferLength = need;
+    return buffer;
   }
 
   private controlPayload(data: Buffer): void {
@@ -235,6 +273,9 @@ export class Assembler implements FrameSink {
     this.controlLength += data.length;
   }
 }
+
+/** The masking key rotated to the phase of the piece being copied (shared, filled before use). */
+const rotated = new Uint8Array(4);
 
 function invalidUtf8(): ProtocolError {
   return new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 in text message');

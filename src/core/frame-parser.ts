@@ -11,6 +11,11 @@ export interface FrameSink {
   frameStart(fin: boolean, opcode: number, rsv: number, length: number): void;
   /** Unmasked payload bytes of the current frame; a view over the input, valid until the call returns unless kept. */
   framePayload(data: Buffer): void;
+  /**
+   * Optional: receives masked payload instead, with the key and the key index of `data[0]`, so
+   * the sink can unmask while it copies. When absent the parser unmasks in place.
+   */
+  framePayloadMasked?(data: Buffer, key: Uint8Array, keyIndex: number): void;
   /** The current frame's payload is complete. */
   frameEnd(): void;
 }
@@ -291,17 +296,26 @@ export class FrameParser {
   private readPayload(chunk: Buffer, pos: number): number {
     const take = Math.min(this.remaining, chunk.length - pos);
     const end = pos + take;
+    const view = pos === 0 && end === chunk.length ? chunk : chunk.subarray(pos, end);
+    this.remaining -= take;
     if (this.masked) {
       const word = this.maskWord;
       maskKey[0] = word >>> 24;
       maskKey[1] = (word >>> 16) & 0xff;
       maskKey[2] = (word >>> 8) & 0xff;
       maskKey[3] = word & 0xff;
-      maskInPlace(chunk, pos, end, maskKey, this.maskIndex);
-      this.maskIndex = (this.maskIndex + take) & 3;
+      const keyIndex = this.maskIndex;
+      this.maskIndex = (keyIndex + take) & 3;
+      const sink = this.sink;
+      if (sink.framePayloadMasked) {
+        sink.framePayloadMasked(view, maskKey, keyIndex);
+      } else {
+        maskInPlace(view, 0, take, maskKey, keyIndex);
+        sink.framePayload(view);
+      }
+    } else {
+      this.sink.framePayload(view);
     }
-    this.remaining -= take;
-    this.sink.framePayload(pos === 0 && end === chunk.length ? chunk : chunk.subarray(pos, end));
     if (this.remaining === 0 && this.state === STATE_PAYLOAD) {
       this.state = STATE_HEADER;
       this.sink.frameEnd();
