@@ -9,7 +9,6 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Connection, SendCallback } from '../core/connection.js';
-import { Opcode } from '../core/constants.js';
 import { DEFAULT_FRAGMENT_SIZE } from './fragmenter.js';
 import { head, readHeader } from './frame-header.js';
 import type { LocalCloseReason } from './local-close.js';
@@ -42,18 +41,36 @@ export interface SchedulerHost {
  * Routes one write of encoded bytes: a whole frame that may go now (a control frame, or a data
  * frame small enough while the socket has room) is handed to the socket at once, without a
  * scheduler; anything else goes through the scheduler, created on first need. Returns `true`
- * (the bytes were taken). @internal
+ * (the bytes were taken).
+ *
+ * `smallWholeFrame` says the range is known to be one complete frame of at most a few KiB (the
+ * encoder's slab frames, core/slab.ts), so its header need not be parsed again: the first byte
+ * gives FIN and the opcode. @internal
  */
-export function routeOutbound(host: SchedulerHost, buffer: Buffer, start: number, end: number, cb?: SendCallback): boolean {
+export function routeOutbound(
+  host: SchedulerHost,
+  buffer: Buffer,
+  start: number,
+  end: number,
+  cb?: SendCallback,
+  smallWholeFrame = false,
+): boolean {
   const scheduler = host.scheduler;
   if (scheduler !== null) {
     scheduler.write(buffer, start, end, cb);
     return true;
   }
-  if (readHeader(buffer, start, end) && head.headerLength + head.payloadLength === end - start) {
-    const control = head.opcode >= Opcode.Close;
-    if (control || (head.payloadLength <= DEFAULT_FRAGMENT_SIZE && host.socketWritable)) {
-      if (!control && head.fin) host.monitor?.messageOut();
+  let whole = smallWholeFrame;
+  let fits = smallWholeFrame;
+  if (!whole && readHeader(buffer, start, end) && head.headerLength + head.payloadLength === end - start) {
+    whole = true;
+    fits = head.payloadLength <= DEFAULT_FRAGMENT_SIZE;
+  }
+  if (whole) {
+    const b0 = buffer[start] as number;
+    const control = (b0 & 0x08) !== 0;
+    if (control || (fits && host.socketWritable)) {
+      if (!control && (b0 & 0x80) !== 0) host.monitor?.messageOut();
       host.passOut(buffer, start, end, cb);
       // This write may have filled the socket (`send` now returns false) in a way Node will not
       // follow with 'drain' (bytes still gathered for this tick): the scheduler watches for it.

@@ -106,7 +106,8 @@ export class Transport implements ConnectionHandler {
       if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
       return;
     }
-    if (routeOutbound(this, buffer, start, end, cb)) return;
+    // Ranges come from the encoder's slab: always one whole frame of at most MAX_SLAB_FRAME bytes.
+    if (routeOutbound(this, buffer, start, end, cb, true)) return;
     this.batch.write(buffer, start, end, cb);
   }
 
