@@ -40,6 +40,9 @@ const maskKey = new Uint8Array(4);
 /** Largest header: 2 + 8 (64-bit length) + 4 (mask key). */
 const MAX_HEADER = 14;
 
+/** The `pending` of every parser holding nothing; frozen, so a push to it would throw rather than leak. */
+const NOTHING_HELD: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
 /**
  * Incremental RFC 6455 frame parser. Feed it chunks of any size (down to one byte); it checks
  * every header rule before any payload is held, unmasks payload in place and hands it out as
@@ -62,7 +65,8 @@ export class FrameParser {
   private remaining = 0;
 
   /** Input not yet parsed because the parser was paused (or arrived while parsing). */
-  private pending: Buffer[] = [];
+  /** Input held back while paused; the shared empty {@link NOTHING_HELD} until something is. */
+  private pending: Buffer[] = NOTHING_HELD;
   private paused = false;
   /** A chunk is being parsed: sink callbacks must not start parsing another one. */
   private parsing = false;
@@ -108,6 +112,12 @@ export class FrameParser {
     if (!this.parsing) this.drain();
   }
 
+  /** The array of held input, created when first needed (most connections never hold any). */
+  private held(): Buffer[] {
+    if (this.pending === NOTHING_HELD) this.pending = [];
+    return this.pending;
+  }
+
   /** Parses held input in order until paused, stopped or done. */
   private drain(): void {
     while (!this.paused && this.state !== STATE_DEAD && this.pending.length > 0) {
@@ -119,7 +129,7 @@ export class FrameParser {
   /** Stops the parser for good: later input is ignored. */
   stop(): void {
     this.state = STATE_DEAD;
-    this.pending = [];
+    this.pending = NOTHING_HELD;
   }
 
   /** `true` after {@link stop} or a protocol error. */
@@ -135,7 +145,7 @@ export class FrameParser {
     if (this.state === STATE_DEAD || chunk.length === 0) return;
     if (this.paused || this.parsing || this.pending.length > 0) {
       // Keep wire order: behind held input, or behind the chunk a sink callback is inside of.
-      this.pending.push(chunk);
+      this.held().push(chunk);
       if (!this.paused && !this.parsing) this.drain();
       return;
     }
@@ -150,7 +160,7 @@ export class FrameParser {
       let pos = 0;
       while (pos < end) {
         if (this.paused) {
-          this.pending.unshift(pos === 0 ? chunk : chunk.subarray(pos));
+          this.held().unshift(pos === 0 ? chunk : chunk.subarray(pos));
           return;
         }
         if (this.state === STATE_HEADER) {

@@ -14,7 +14,7 @@ import { resolveRateLimit } from './rate-limit.js';
 import type { ServerOptions } from './server-options.js';
 import { ServerMetrics, type ServerStats } from './stats.js';
 import { needsWatch, Watch, type WatchConfig } from './watch.js';
-import type { WebSocket } from './websocket.js';
+import type { CloseHook, WebSocket } from './websocket.js';
 
 /** A handshake refusal decided by the limits. @internal */
 export interface Refusal {
@@ -29,7 +29,7 @@ function checkLimit(name: string, value: number | undefined): number {
 }
 
 /** The connection bookkeeping of one server. @internal */
-export class ServerRuntime {
+export class ServerRuntime implements CloseHook {
   /** Counters behind `server.stats()`. */
   readonly metrics = new ServerMetrics();
   /** Every open connection of the server: `server.clients`, or a set of its own without `clientTracking`. */
@@ -39,9 +39,13 @@ export class ServerRuntime {
   private readonly perAddress: Map<string, number> | null;
   private readonly watch: WatchConfig | null;
   private drainRun: Drain | null = null;
+  /** The peer address of each connection, kept only while per-address limits apply. */
+  private addresses: WeakMap<WebSocket, string> | null = null;
+  private readonly onClosed: (ws: WebSocket) => void;
 
   /** @throws RangeError or TypeError on invalid options */
-  constructor(options: ServerOptions, clients: Set<WebSocket>) {
+  constructor(options: ServerOptions, clients: Set<WebSocket>, onClosed: (ws: WebSocket) => void) {
+    this.onClosed = onClosed;
     this.live = options.clientTracking === false ? new Set() : clients;
     this.maxConnections = checkLimit('maxConnections', options.maxConnections);
     this.maxPerAddress = checkLimit('maxConnectionsPerAddress', options.maxConnectionsPerAddress);
@@ -84,30 +88,38 @@ export class ServerRuntime {
   }
 
   /**
-   * Takes on an accepted connection: counts it, installs its monitor and calls `onClosed`
-   * after its `close` event. One listener per connection (it was needed for `clients` anyway).
+   * Takes on an accepted connection: counts it, installs its monitor, and makes itself the
+   * connection's close hook (so `onClosed` runs when it closes, before its `close` listeners).
    */
-  attach(ws: WebSocket, req: IncomingMessage, onClosed: (ws: WebSocket) => void): void {
+  attach(ws: WebSocket, req: IncomingMessage): void {
     const transport = transportOf(ws);
     this.live.add(ws);
     this.metrics.handshakesAccepted++;
     const perAddress = this.perAddress;
-    const address = perAddress === null ? '' : (req.socket.remoteAddress ?? '');
-    if (perAddress !== null) perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    if (perAddress !== null) {
+      const address = req.socket.remoteAddress ?? '';
+      perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+      (this.addresses ??= new WeakMap()).set(ws, address);
+    }
     if (transport !== null) {
       transport.monitor = this.watch === null ? this.metrics : new Watch(ws, transport, this.metrics, this.watch);
     }
-    ws.on('close', () => {
-      this.live.delete(ws);
-      if (perAddress !== null) {
-        const left = (perAddress.get(address) ?? 1) - 1;
-        if (left <= 0) perAddress.delete(address);
-        else perAddress.set(address, left);
-      }
-      this.drainRun?.check();
-      onClosed(ws);
-    });
+    ws.closeHook = this;
     publishOpen(ws, 'server', req);
+  }
+
+  /** @internal A connection closed (see WebSocket.closeHook): before its `close` listeners run. */
+  connectionClosed(ws: WebSocket): void {
+    this.live.delete(ws);
+    const perAddress = this.perAddress;
+    const address = this.addresses?.get(ws);
+    if (perAddress !== null && address !== undefined) {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    }
+    this.drainRun?.check();
+    this.onClosed(ws);
   }
 
   /** A snapshot of the statistics. */

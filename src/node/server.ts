@@ -68,7 +68,7 @@ export class WebSocketServer extends EventEmitter {
     this.clients = new Set();
     // permessage-deflate is off on servers unless asked for, as in `ws`.
     this.deflate = resolveDeflateOptions(options.perMessageDeflate, false);
-    this.runtime = new ServerRuntime(options, this.clients);
+    this.runtime = new ServerRuntime(options, this.clients, this.onClientClosed);
     if (hasPort) {
       const server = createServer(refuseHttp);
       const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
@@ -101,7 +101,8 @@ export class WebSocketServer extends EventEmitter {
         }
         return;
       }
-      claimedSockets.add(socket);
+      // Only another WebSocketServer's refuseUnclaimed looks at this, and only when there is one.
+      if (server.listenerCount('upgrade') > 1) claimedSockets.add(socket);
       pathChecked.add(req);
       this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
     };
@@ -252,7 +253,7 @@ export class WebSocketServer extends EventEmitter {
       closeTimeout: this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     });
     if (this.options.clientTracking !== false) this.clients.add(ws);
-    this.runtime.attach(ws, req, this.onClientClosed);
+    this.runtime.attach(ws, req);
     cb(ws, req);
   }
 

@@ -65,11 +65,15 @@ export class Transport implements ConnectionHandler {
     // `connection` listeners (or the client's `open` listeners) could subscribe, and they were lost.
     // Attaching 'data' afterwards resumes the stream on the next tick, so they are parsed first.
     if (head !== undefined && head.length > 0) socket.unshift(head);
-    socket.on('data', (chunk: Buffer) => this.connection.receive(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('close', () => this.onClose());
-    socket.on('error', () => this.onSocketError());
-    socket.on('drain', () => this.onSocketDrain());
+    // One shared function per event, finding the transport through the socket: five closures
+    // (and their context) per connection cost more memory than an idle connection's whole
+    // protocol state.
+    (socket as TransportSocket)[kTransport] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
+    socket.on('drain', onSocketDrain);
     if (socket.isPaused()) socket.resume();
   }
 
@@ -214,7 +218,8 @@ export class Transport implements ConnectionHandler {
     this.closeTimer.unref();
   }
 
-  private onEnd(): void {
+  /** @internal The peer sent FIN. */
+  onEnd(): void {
     // The peer sent FIN: nothing more can arrive, so finish our side too.
     this.connection.receiveEnd();
     this.scheduler?.discard();
@@ -222,18 +227,21 @@ export class Transport implements ConnectionHandler {
     if (!this.socket.writableEnded) this.socket.end();
   }
 
-  private onSocketDrain(): void {
+  /** @internal The socket's write buffer emptied. */
+  onSocketDrain(): void {
     const scheduler = this.scheduler;
     if (scheduler !== null) scheduler.onDrain();
     else this.owner.onTransportDrain();
   }
 
-  private onSocketError(): void {
+  /** @internal The socket failed. */
+  onSocketError(): void {
     // A reset or write after the peer left: the connection is over (reported as 1006 on close).
     this.socket.destroy();
   }
 
-  private onClose(): void {
+  /** @internal The socket closed. */
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
@@ -253,4 +261,30 @@ export class Transport implements ConnectionHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The socket property that leads the shared listeners below to their transport. */
+const kTransport = Symbol('ws6455.transport');
+
+/** A socket carrying its transport. */
+type TransportSocket = Duplex & { [kTransport]: Transport };
+
+function onSocketData(this: TransportSocket, chunk: Buffer): void {
+  this[kTransport].connection.receive(chunk);
+}
+
+function onSocketEnd(this: TransportSocket): void {
+  this[kTransport].onEnd();
+}
+
+function onSocketClose(this: TransportSocket): void {
+  this[kTransport].onClose();
+}
+
+function onSocketError(this: TransportSocket): void {
+  this[kTransport].onSocketError();
+}
+
+function onSocketDrain(this: TransportSocket): void {
+  this[kTransport].onSocketDrain();
+}
 

@@ -45,6 +45,16 @@ export interface AttachOptions {
 
 const kListeners = Symbol('listeners');
 
+/** The listener table of a WebSocket (see the constructor): no inherited keys, fast mode. */
+function EventSlots(this: object): void {}
+EventSlots.prototype = Object.create(null) as object;
+const EventSlotsCtor = EventSlots as unknown as new () => object;
+
+/** Who is told when a connection closed, before its `close` listeners. @internal */
+export interface CloseHook {
+  connectionClosed(ws: WebSocket): void;
+}
+
 /**
  * A WebSocket connection, for both roles: the server creates one per accepted upgrade, and
  * `new WebSocket(url)` dials a server. Its events and methods follow the `ws` package, plus
@@ -60,14 +70,16 @@ export class WebSocket extends EventEmitter {
   /** The connection is closed. */
   static readonly CLOSED = 3;
 
+  // The instance constants live on the prototype (defined below the class): as own fields they
+  // would cost four slots in every connection.
   /** The connection is being established. */
-  readonly CONNECTING = 0;
+  declare readonly CONNECTING: 0;
   /** The connection is open. */
-  readonly OPEN = 1;
+  declare readonly OPEN: 1;
   /** The close handshake is in progress. */
-  readonly CLOSING = 2;
+  declare readonly CLOSING: 2;
   /** The connection is closed. */
-  readonly CLOSED = 3;
+  declare readonly CLOSED: 3;
 
   /** How binary messages are delivered (default `nodebuffer`). */
   binaryType: BinaryType = 'nodebuffer';
@@ -81,6 +93,12 @@ export class WebSocket extends EventEmitter {
   private [kListeners]: ListenerRegistry | undefined;
   /** @internal Aborts the handshake in progress (client role). */
   abortHandshake: ((err: Error) => void) | null = null;
+  /**
+   * @internal Told of the close before any `close` listener runs (the server's bookkeeping):
+   * one shared object instead of a listener closure per connection, and immune to a user's
+   * `removeAllListeners('close')`.
+   */
+  closeHook: CloseHook | null = null;
 
   /**
    * Dials `address` (`ws:`, `wss:`, `ws+unix:`, or `http:`/`https:`). Servers create instances
@@ -88,6 +106,10 @@ export class WebSocket extends EventEmitter {
    */
   constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
+    // EventEmitter starts `_events` as a prototype-less object, which V8 keeps in dictionary
+    // mode (~160 bytes per connection); an instance of a constructor whose prototype has no
+    // prototype behaves the same for the emitter and stays a compact fast-mode object.
+    (this as unknown as { _events: object })._events = new EventSlotsCtor();
     if (address === null) return;
     let list: string[] = [];
     let opts = options;
@@ -374,6 +396,11 @@ export class WebSocket extends EventEmitter {
   /** @internal */
   onTransportClosed(code: number, reason: Buffer): void {
     this.state = 3;
+    const hook = this.closeHook;
+    if (hook !== null) {
+      this.closeHook = null;
+      hook.connectionClosed(this);
+    }
     this.emit('close', code, reason);
   }
 
@@ -383,6 +410,10 @@ export class WebSocket extends EventEmitter {
     this.errorEmitted = true;
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
+}
+
+for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['CLOSED', 3]] as const) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
 }
 
 const EMPTY = Buffer.alloc(0);

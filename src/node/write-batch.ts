@@ -16,8 +16,8 @@ const DIRECT_WRITE = 16 * 1024;
  */
 export class WriteBatch {
   private readonly socket: Duplex;
-  /** Finished runs of bytes, in order. */
-  private chunks: Buffer[] = [];
+  /** Finished runs of bytes, in order; `null` until a tick produces more than one run. */
+  private chunks: Buffer[] | null = null;
   /** The run being extended: ranges that follow each other in one buffer are merged. */
   private run: Buffer | null = null;
   private runStart = 0;
@@ -69,12 +69,21 @@ export class WriteBatch {
   /** Hands everything gathered to the socket now. */
   flush(): void {
     this.scheduled = false;
-    this.closeRun();
+    let data: Buffer;
     const chunks = this.chunks;
-    if (chunks.length === 0) return;
-    const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.bytes);
+    if (chunks === null || chunks.length === 0) {
+      // The common case: one run (frames encoded back to back in the slab), written as a view.
+      const run = this.run;
+      if (run === null) return;
+      data = this.runStart === 0 && this.runEnd === run.length ? run : run.subarray(this.runStart, this.runEnd);
+      this.run = null;
+    } else {
+      this.closeRun();
+      data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.bytes);
+      // Reused: concat copied the bytes, so the array can be emptied.
+      chunks.length = 0;
+    }
     const callbacks = this.callbacks;
-    this.chunks = [];
     this.bytes = 0;
     this.callbacks = null;
     if (callbacks === null) {
@@ -89,7 +98,7 @@ export class WriteBatch {
   /** Drops what was gathered (the socket is gone), failing its callbacks. */
   discard(err: Error): void {
     const callbacks = this.callbacks;
-    this.chunks = [];
+    if (this.chunks !== null) this.chunks.length = 0;
     this.run = null;
     this.bytes = 0;
     this.callbacks = null;
@@ -101,7 +110,7 @@ export class WriteBatch {
     if (run === null) return;
     const start = this.runStart;
     const end = this.runEnd;
-    this.chunks.push(start === 0 && end === run.length ? run : run.subarray(start, end));
+    (this.chunks ??= []).push(start === 0 && end === run.length ? run : run.subarray(start, end));
     this.run = null;
   }
 }
