@@ -60,6 +60,18 @@ describe('connection limits, refused at the handshake', () => {
     expect(wss.stats().connections).toBe(other ? 2 : 1);
   });
 
+  it('maxConnectionsPerAddress: a closed connection frees its place for the same address', async () => {
+    const { wss, port, url } = await startServer({ maxConnectionsPerAddress: 1 });
+    const first = await connect(url);
+    const closed = waitFor(first, 'close');
+    first.close(1000);
+    await closed;
+    await until(() => wss.stats().connections === 0, undefined, 'server saw the close');
+    const second = await connect(url);
+    expect(second.readyState).toBe(WebSocket.OPEN);
+    expect((await rawHttp(port, upgradeRequest(port))).status).toBe(429);
+  });
+
   it('rechecks after an asynchronous verifyClient', async () => {
     const { wss, port } = await startServer({
       maxConnections: 1,

@@ -18,6 +18,7 @@ import {
   TIMEOUT,
   trackClient,
   trackServer,
+  until,
   upgradeRequest,
   waitFor,
   watchClose,
@@ -226,6 +227,29 @@ describe('server modes', () => {
     s2.terminate();
     await closed2;
     expect(wss.clients.size).toBe(0);
+  });
+
+  it("forgets a closed client even when the application removed every 'close' listener", async () => {
+    const { wss, url } = await startServer();
+    const [client, server] = await connectTo(wss, url);
+    server.removeAllListeners('close');
+    expect(server.listenerCount('close')).toBe(0);
+    const closed = waitFor(client, 'close');
+    client.close(1000);
+    await closed;
+    await until(() => wss.clients.size === 0, undefined, 'client removed from clients');
+    expect(server.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it('readyState constants are on the class and on every instance (as in ws), not own fields', async () => {
+    const { wss, url } = await startServer();
+    const [client, server] = await connectTo(wss, url);
+    for (const ws of [client, server]) {
+      expect([ws.CONNECTING, ws.OPEN, ws.CLOSING, ws.CLOSED]).toEqual([0, 1, 2, 3]);
+      expect(Object.keys(ws)).not.toContain('OPEN');
+    }
+    expect(Object.keys(WebSocket.prototype)).toEqual(expect.arrayContaining(['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']));
+    expect([WebSocket.CONNECTING, WebSocket.OPEN, WebSocket.CLOSING, WebSocket.CLOSED]).toEqual([0, 1, 2, 3]);
   });
 
   it('clientTracking: false leaves `clients` empty', async () => {
