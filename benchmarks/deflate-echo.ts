@@ -28,7 +28,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busyBetween, readCpuTimes } from './lib/cpu-load.js';
 import { canPin, childFdLimit, LOADGEN_CPU, SERVER_CPU } from './lib/pinning.js';
-import { type DeflateServerStats, type Impl, machine, median, mib, oursModule, sleep, startDriver, startServer } from './deflate/procs.js';
+import { type DeflateServerStats, type DriverMark, type EchoStartReply, type EchoStopReply, type Impl, machine, median, mib, oursModule, sleep, startDriver, startServer } from './deflate/procs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,16 +48,6 @@ const ROUNDS = option('rounds', 3);
 const IDLE_REQUESTED = option('idle-conns', 5000);
 /** Offer server_ and client_no_context_takeover instead of the defaults (a separate experiment). */
 const NO_CONTEXT = process.argv.includes('--no-context-takeover');
-
-interface DriverMark {
-  atMs: number;
-  messages: number;
-  wireBytesIn: number;
-  compressedEchoes: number;
-  cpuUserUs: number;
-  cpuSystemUs: number;
-  errors: number;
-}
 
 /** One throughput measurement. */
 interface EchoRun {
@@ -102,7 +92,7 @@ async function echoRun(impl: Impl, round: number, oursPath: string): Promise<Ech
   const driver = await startDriver(root);
   try {
     run.rssBefore = (await server.stats(true)).rss;
-    const opened = await driver.request<{ opened: number; failed: number; firstFailure: string; error?: string }>(
+    const opened = await driver.request<EchoStartReply>(
       'echo-start',
       { port: server.port, conns: CONNS, inflight: INFLIGHT, size: SIZE, sequence: SEQUENCE, noContextTakeover: NO_CONTEXT },
       60_000,
@@ -115,11 +105,7 @@ async function echoRun(impl: Impl, round: number, oursPath: string): Promise<Ech
     await sleep(DURATION_S * 1000);
     const [s1, d1] = await Promise.all([server.stats(false), driver.request<DriverMark>('mark')]);
     const t1 = readCpuTimes();
-    const stop = await driver.request<{ drained: boolean; verified: number; mismatches: number; errors: number; firstError: string; notClosed: number }>(
-      'echo-stop',
-      {},
-      60_000,
-    );
+    const stop = await driver.request<EchoStopReply>('echo-stop', {}, 60_000);
     const wall = d1.atMs - d0.atMs;
     const messages = d1.messages - d0.messages;
     run.msgPerS = (messages / wall) * 1000;

@@ -1,9 +1,10 @@
 /**
  * End-to-end benchmark suite (issue 7): ws6455 side by side with `ws` (with and without its native
- * addons) and a bare `node:net` echo, driven by a C load generator. Prints one table of medians and
+ * addons) and a bare `node:net` echo, driven by a C load generator (scenario h, compressed echo, by
+ * the raw deflate driver of bench:deflate; bare net is n/a there). Prints one table of medians and
  * ratios to ws+addons, and writes every run to benchmarks/results/<time>.json.
  *
- *   npm run bench                 3 alternating rounds, ~12 min
+ *   npm run bench                 3 alternating rounds, ~15 min
  *   npm run bench:quick           1 round, short windows, < 2 min
  *   tsx benchmarks/run.ts [--quick] [--only a,b,f] [--servers ours,ws,ws-noaddons,net]
  *                         [--rounds N] [--warmup S] [--duration S] [--idle-conns N] [--ours build|tsx]
@@ -11,17 +12,18 @@
  *                         [--retries N]      repeats of a run disturbed by other processes (full 2, quick 0)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareOurs } from './lib/build-ours.js';
 import { waitForQuiet } from './lib/cpu-load.js';
 import { prepareLoadgen } from './lib/loadgen-process.js';
-import { FOREIGN_CPU_WARN_PCT, measureEcho, measureHandshake, measureMemory, type RunRecord } from './lib/measure.js';
+import { measureDeflate } from './lib/measure-deflate.js';
+import { FOREIGN_CPU_WARN_PCT, loadCpuPct, measureEcho, measureHandshake, measureMemory, type RunRecord } from './lib/measure.js';
 import { canPin, childFdLimit } from './lib/pinning.js';
 import { formatValue, median, renderTable } from './lib/report.js';
-import { deflateSkipReason, FULL, QUICK, SCENARIOS, type Budget, type Scenario } from './lib/scenarios.js';
+import { FULL, QUICK, SCENARIOS, type Budget, type Scenario } from './lib/scenarios.js';
 import type { ServerSpec } from './lib/server-process.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,16 +57,22 @@ log(`ws6455: ${ours.note}`);
 
 const echoScript = 'benchmarks/servers/ws-echo.ts';
 // ws reads these switches once at load; an empty value means "use the addon" (ws tests truthiness).
+// The bare net server has no deflateImpl: it does not compress, so scenario h is n/a for it.
 const allServers: ServerSpec[] = [
   ...(ours.modulePath
-    ? [{ id: 'ours', label: 'ws6455', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ours', '--module', ours.modulePath], env: {} }]
+    ? [{ id: 'ours', label: 'ws6455', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ours', '--module', ours.modulePath], env: {}, deflateImpl: 'ours' as const }]
     : []),
-  { id: 'ws', label: 'ws+addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '', WS_NO_UTF_8_VALIDATE: '' } },
-  { id: 'ws-noaddons', label: 'ws no addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' } },
+  { id: 'ws', label: 'ws+addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '', WS_NO_UTF_8_VALIDATE: '' }, deflateImpl: 'ws' },
+  { id: 'ws-noaddons', label: 'ws no addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, deflateImpl: 'ws' },
   { id: 'net', label: 'bare net', nodeArgs: ['--import', 'tsx', 'benchmarks/servers/net-echo.ts'], env: {} },
 ];
 const servers = allServers.filter((s) => !wanted || wanted.includes(s.id));
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
+
+/** Whether `spec` takes part in `scenario`; a cell where it does not reads n/a. */
+function applies(scenario: Scenario, spec: ServerSpec): boolean {
+  return scenario.kind !== 'deflate' || spec.deflateImpl !== undefined;
+}
 
 // Scenario f needs one descriptor per connection in both processes, plus some slack.
 const fdLimit = childFdLimit();
@@ -93,20 +101,18 @@ async function measureOnce(scenario: Scenario, spec: ServerSpec, round: number):
   }
   if (scenario.kind === 'echo') return measureEcho(scenario, spec, round, budget, tool, root);
   if (scenario.kind === 'memory') return measureMemory(scenario, spec, round, idleConns, tool, root);
+  // ours is in `servers` only when it has a module path, so '' is never used to start it.
+  if (scenario.kind === 'deflate') return measureDeflate(scenario, spec, round, budget, ours.modulePath ?? '', root);
   return measureHandshake(scenario, spec, round, budget, tool, root);
 }
 
 // --- run: scenario-major, rotating the server order every round so no one always goes first ---------
 const records: RunRecord[] = [];
-const skipped = new Map<string, string>();
 const started = new Date();
 for (const scenario of scenarios) {
-  if (scenario.kind === 'deflate') {
-    skipped.set(scenario.id, deflateSkipReason(existsSync(join(root, 'src/deflate'))));
-    continue;
-  }
+  const taking = servers.filter((s) => applies(scenario, s));
   for (let round = 0; round < budget.rounds; round++) {
-    const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerSpec);
+    const order = taking.map((_, i) => taking[(i + round) % taking.length] as ServerSpec);
     for (const spec of order) {
       let rec = await measureOnce(scenario, spec, round);
       // A run that shared its cores with someone else's work is repeated (within --retries); the
@@ -120,7 +126,8 @@ for (const scenario of scenarios) {
         rec = keep;
       }
       records.push(rec);
-      const lgCpu = rec.loadgen ? ` lg ${rec.loadgen.cpuPct.toFixed(0)}%` : '';
+      const load = loadCpuPct(rec);
+      const lgCpu = load === null ? '' : ` ${rec.driver ? 'driver' : 'lg'} ${load.toFixed(0)}%`;
       const srvCpu = rec.serverCpuPct !== null ? ` srv ${rec.serverCpuPct.toFixed(0)}%` : '';
       const status = rec.error ? `FAILED: ${rec.error.split('\n')[0]}` : `${formatValue(rec.value)} ${scenario.unit}${srvCpu}${lgCpu}`;
       log(`[${scenario.id} r${round + 1}] ${spec.label.padEnd(13)} ${status}`);
@@ -148,7 +155,7 @@ for (const scenario of scenarios) {
   for (const spec of servers) {
     const runs = records.filter((r) => r.scenario === scenario.id && r.server === spec.id);
     const ok = runs.filter((r) => r.value !== null);
-    const lg = ok.map((r) => r.loadgen?.cpuPct ?? NaN).filter(Number.isFinite);
+    const lg = ok.map((r) => loadCpuPct(r) ?? NaN).filter(Number.isFinite);
     const values = ok.map((r) => r.value as number);
     const mid = median(values);
     row[spec.id] = {
@@ -167,8 +174,9 @@ for (const scenario of scenarios) {
   summary[scenario.id] = row;
 }
 
-function cellText(scenario: Scenario, cell: Cell | undefined): string {
-  if (!cell || cell.runs === 0) return skipped.has(scenario.id) ? 'skipped' : '-';
+/** One table cell: median, ratio to ws+addons, spread, failures and the disturbed mark. */
+function cellText(cell: Cell | undefined): string {
+  if (!cell || cell.runs === 0) return '-';
   if (cell.median === null) return `FAILED ${cell.failed}/${cell.runs}`;
   const ratio = cell.ratio === null ? '' : ` x${cell.ratio.toFixed(2)}`;
   const failed = cell.failed > 0 ? ` (${cell.failed} failed)` : '';
@@ -182,16 +190,17 @@ const rows: string[][] = [header];
 for (const scenario of scenarios) {
   const title = scenario.kind === 'memory' ? `${idleConns} idle conns: RSS added per conn` : scenario.title;
   const unit = `${scenario.unit}${scenario.higherIsBetter ? '' : ' (lower=better)'}`;
-  rows.push([scenario.id, title, unit, ...servers.map((s) => cellText(scenario, summary[scenario.id]?.[s.id]))]);
+  rows.push([scenario.id, title, unit, ...servers.map((s) => (applies(scenario, s) ? cellText(summary[scenario.id]?.[s.id]) : 'n/a'))]);
 }
-const cpuRows: string[][] = [['', 'server CPU % (median) / load generator CPU % (max)', '', ...servers.map((s) => s.label)]];
+const cpuRows: string[][] = [['', 'server CPU % (median) / load generator CPU % (max; h: deflate driver)', '', ...servers.map((s) => s.label)]];
 for (const scenario of scenarios) {
-  if (scenario.kind !== 'echo' && scenario.kind !== 'handshake') continue;
+  if (scenario.kind === 'memory') continue;
   cpuRows.push([
     scenario.id,
     scenario.title,
     '',
     ...servers.map((s) => {
+      if (!applies(scenario, s)) return 'n/a';
       const c = summary[scenario.id]?.[s.id];
       return c && c.median !== null ? `${c.serverCpuPct?.toFixed(0) ?? '?'} / ${c.loadgenCpuMaxPct?.toFixed(0) ?? '?'}` : '-';
     }),
@@ -231,7 +240,8 @@ writeFileSync(
         dirty: git(['status', '--porcelain', '--', 'src']) !== '',
       },
       servers: servers.map((s) => ({ id: s.id, label: s.label, env: s.env })),
-      scenarios: scenarios.map((s) => ({ ...s, skipped: skipped.get(s.id) ?? null })),
+      // A server a scenario does not apply to (bare net in h) has no runs there and a cell with runs: 0.
+      scenarios: scenarios.map((s) => ({ ...s, notApplicable: servers.filter((x) => !applies(s, x)).map((x) => x.id) })),
       summary,
       runs: records,
       discarded,
@@ -246,12 +256,13 @@ const minutes = ((finished.getTime() - started.getTime()) / 60_000).toFixed(1);
 console.log(
   `\nws6455 end-to-end benchmark: ${quick ? 'quick, ' : ''}${budget.rounds} round(s), ${budget.warmup} s warm-up + ${budget.duration} s window, ${minutes} min`,
 );
-console.log(`${process.version}, ${cpus()[0]?.model ?? ''}; load generator: ${tool.note}; ws6455: ${ours.note}`);
+// h never uses the C generator, so its load is named separately.
+const deflateNote = scenarios.some((s) => s.kind === 'deflate') ? '; h: deflate driver (net + node:zlib)' : '';
+console.log(`${process.version}, ${cpus()[0]?.model ?? ''}; load generator: ${tool.note}${deflateNote}; ws6455: ${ours.note}`);
 console.log('Medians; xN.NN = ratio to ws+addons (for kB/conn, below 1 is better); ±N% = half the range over rounds.\n');
 console.log(renderTable(rows));
 console.log('');
 console.log(renderTable(cpuRows));
-for (const [id, why] of skipped) console.log(`${id}: skipped, ${why}`);
 const disturbed = records.filter((r) => r.foreignCpuPct && Math.max(r.foreignCpuPct.serverCore, r.foreignCpuPct.loadgenCore) > FOREIGN_CPU_WARN_PCT);
 if (disturbed.length > 0) {
   console.log(

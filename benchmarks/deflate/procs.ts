@@ -34,6 +34,35 @@ export interface DeflateServerStats {
   zlibCreated: number | null;
 }
 
+/** The driver's answer to `mark`: cumulative counters and its own CPU time (see driver.ts). */
+export interface DriverMark {
+  atMs: number;
+  messages: number;
+  wireBytesIn: number;
+  compressedEchoes: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  errors: number;
+}
+
+/** The driver's answer to `echo-start`. */
+export interface EchoStartReply {
+  opened: number;
+  failed: number;
+  firstFailure: string;
+  error?: string;
+}
+
+/** The driver's answer to `echo-stop`. */
+export interface EchoStopReply {
+  drained: boolean;
+  verified: number;
+  mismatches: number;
+  errors: number;
+  firstError: string;
+  notClosed: number;
+}
+
 /** The two implementations compared. */
 export type Impl = 'ours' | 'ws';
 
@@ -104,16 +133,25 @@ export class Child {
   }
 }
 
-function startChild(label: string, argv: string[], cpu: number, cwd: string): Promise<{ child: Child; ready: { port?: number; pid: number } }> {
+/** The child's first message: it listens (server) or takes requests (driver). */
+interface ReadyMessage {
+  type?: string;
+  port?: number;
+  pid: number;
+  /** Server only: which optional addons of `ws` got loaded (see server.ts). */
+  addons?: { bufferutil: boolean; utf8Validate: boolean };
+}
+
+function startChild(label: string, argv: string[], cpu: number, cwd: string, env: Record<string, string> = {}): Promise<{ child: Child; ready: ReadyMessage }> {
   const [cmd, ...args] = pinnedCommand(argv, cpu);
-  const proc = spawn(cmd as string, args, { cwd, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const proc = spawn(cmd as string, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const child = new Child(label, proc);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`${label} did not start within 20 s\n${child.output}`));
     }, 20_000);
-    const onMessage = (m: { type?: string; port?: number; pid: number }): void => {
+    const onMessage = (m: ReadyMessage): void => {
       if (m.type !== 'ready') return;
       clearTimeout(timer);
       proc.off('message', onMessage);
@@ -146,23 +184,29 @@ export interface ServerHandle {
   pid: number;
   stats(gc?: boolean): Promise<DeflateServerStats>;
   peakReset(): Promise<void>;
+  /** Which of ws's addons the server loaded (both false for ours). */
+  addons: { bufferutil: boolean; utf8Validate: boolean };
 }
 
-/** Starts the echo server for `impl` on the server core. */
+/**
+ * Starts the echo server for `impl` on the server core. `env` is added to the child's environment
+ * (the main suite passes ws's WS_NO_BUFFER_UTIL switches through it).
+ */
 export async function startServer(
   root: string,
   impl: Impl,
   oursPath: string,
-  options: { trackZlib?: boolean } = {},
+  options: { trackZlib?: boolean; env?: Record<string, string> } = {},
 ): Promise<ServerHandle> {
   const argv = [process.execPath, '--expose-gc', '--import', 'tsx', join(root, 'benchmarks/deflate/server.ts'), '--impl', impl];
   if (impl === 'ours') argv.push('--module', oursPath);
   if (options.trackZlib) argv.push('--track-zlib');
-  const { child, ready } = await startChild(`server ${impl}`, argv, SERVER_CPU, root);
+  const { child, ready } = await startChild(`server ${impl}`, argv, SERVER_CPU, root, options.env);
   return {
     child,
     port: ready.port as number,
     pid: ready.pid,
+    addons: ready.addons ?? { bufferutil: false, utf8Validate: false },
     stats: (gc = false) => child.request<DeflateServerStats>('stats', { gc }, 30_000),
     peakReset: async () => {
       await child.request('peak-reset');

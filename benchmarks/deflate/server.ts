@@ -17,6 +17,7 @@
  */
 import { createHook } from 'node:async_hooks';
 import { pathToFileURL } from 'node:url';
+import { loadedAddons } from '../servers/control.js';
 import type { DeflateServerStats } from './procs.js';
 
 function arg(name: string, fallback: string): string {
@@ -144,5 +145,6 @@ wss.on('connection', (ws) => {
 });
 wss.on('listening', () => {
   const address = wss.address() as { port: number };
-  process.send?.({ type: 'ready', port: address.port, pid: process.pid });
+  // The main suite runs ws with and without its addons here too; the runner records which loaded.
+  process.send?.({ type: 'ready', port: address.port, pid: process.pid, addons: loadedAddons() });
 });

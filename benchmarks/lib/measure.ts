@@ -19,6 +19,8 @@ export interface RunRecord {
   /** Warnings that do not void the value (e.g. a few connection errors). */
   notes: string[];
   loadgen: LoadgenResult | null;
+  /** Scenario h only: what the deflate driver saw in its window (it replaces the C generator there). */
+  driver: DriverWindow | null;
   /** The server's own CPU use over the counting window, % of one core. */
   serverCpuPct: number | null;
   serverMaxRssKb: number | null;
@@ -26,6 +28,25 @@ export interface RunRecord {
   /** CPU that other processes took during the window, % of a core (server's core, generator's core). */
   foreignCpuPct: { serverCore: number; loadgenCore: number } | null;
   extra: Record<string, number>;
+}
+
+/** The deflate driver's figures over one counting window (see measure-deflate.ts). */
+export interface DriverWindow {
+  /** The driver's CPU time over the window, % of one core. */
+  cpuPct: number;
+  messages: number;
+  /** Echoes that arrived with RSV1 set; equal to `messages` when every echo was compressed. */
+  compressedEchoes: number;
+  /** Echo bytes on the wire (headers included) per echoed payload byte. */
+  wireRatio: number | null;
+  /** Echoes inflated on the checking connection and found equal to what was sent, or not. */
+  verified: number;
+  mismatches: number;
+}
+
+/** CPU % of whatever produced the load in this run: the C (or Node) generator, or the deflate driver. */
+export function loadCpuPct(rec: RunRecord): number | null {
+  return rec.loadgen?.cpuPct ?? rec.driver?.cpuPct ?? null;
 }
 
 /** Above this much foreign CPU on either core a run is flagged as disturbed. */
@@ -39,7 +60,8 @@ function cpuPct(a: StatsMessage, b: StatsMessage): number {
   return wallMs > 0 ? (cpuMs / wallMs) * 100 : 0;
 }
 
-function emptyRecord(scenario: Scenario, spec: ServerSpec, round: number): RunRecord {
+/** A record with nothing measured yet. */
+export function emptyRecord(scenario: Scenario, spec: ServerSpec, round: number): RunRecord {
   return {
     scenario: scenario.id,
     server: spec.id,
@@ -48,6 +70,7 @@ function emptyRecord(scenario: Scenario, spec: ServerSpec, round: number): RunRe
     error: null,
     notes: [],
     loadgen: null,
+    driver: null,
     serverCpuPct: null,
     serverMaxRssKb: null,
     serverErrors: 0,
@@ -117,22 +140,29 @@ async function windowCpu(w: Window, rec: RunRecord): Promise<{ s0: StatsMessage;
   const s0 = await w.start.stats;
   const s1 = await w.end.stats;
   rec.serverCpuPct = cpuPct(s0, s1);
-  const lgPct = rec.loadgen?.cpuPct ?? 0;
-  const c0 = w.start.cpu;
-  const c1 = w.end.cpu;
-  if (c0 && c1) {
-    const core = (cpu: string, ours: number): number => Math.max(0, (busyBetween(c0, c1, cpu)?.busyPct ?? ours) - ours);
-    rec.foreignCpuPct = canPin()
-      ? { serverCore: core(`cpu${SERVER_CPU}`, rec.serverCpuPct), loadgenCore: core(`cpu${LOADGEN_CPU}`, lgPct) }
-      : { serverCore: core('cpu', rec.serverCpuPct + lgPct), loadgenCore: 0 };
-    const f = rec.foreignCpuPct;
-    if (Math.max(f.serverCore, f.loadgenCore) > FOREIGN_CPU_WARN_PCT) {
-      rec.notes.push(
-        `machine busy: other processes used ${f.serverCore.toFixed(0)}% of the server's core and ${f.loadgenCore.toFixed(0)}% of the generator's`,
-      );
-    }
-  }
+  recordForeignCpu(rec, w.start.cpu, w.end.cpu);
   return { s0, s1 };
+}
+
+/**
+ * Sets `rec.foreignCpuPct` from two /proc/stat snapshots around the window: each core's busy time
+ * minus what our own process on it used. Needs `serverCpuPct` (and the generator's or driver's CPU)
+ * filled in first; without snapshots it leaves the field null.
+ */
+export function recordForeignCpu(rec: RunRecord, c0: CpuTimes | null, c1: CpuTimes | null): void {
+  if (!c0 || !c1) return;
+  const srvPct = rec.serverCpuPct ?? 0;
+  const lgPct = loadCpuPct(rec) ?? 0;
+  const core = (cpu: string, ours: number): number => Math.max(0, (busyBetween(c0, c1, cpu)?.busyPct ?? ours) - ours);
+  rec.foreignCpuPct = canPin()
+    ? { serverCore: core(`cpu${SERVER_CPU}`, srvPct), loadgenCore: core(`cpu${LOADGEN_CPU}`, lgPct) }
+    : { serverCore: core('cpu', srvPct + lgPct), loadgenCore: 0 };
+  const f = rec.foreignCpuPct;
+  if (Math.max(f.serverCore, f.loadgenCore) > FOREIGN_CPU_WARN_PCT) {
+    rec.notes.push(
+      `machine busy: other processes used ${f.serverCore.toFixed(0)}% of the server's core and ${f.loadgenCore.toFixed(0)}% of the ${rec.driver ? 'driver' : 'generator'}'s`,
+    );
+  }
 }
 
 /** Flags generator-side trouble; a run whose connections failed en masse is not a number to trust. */

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import type { Impl } from '../deflate/procs.js';
 import type { ReadyMessage, StatsMessage } from '../servers/control.js';
 import { pinnedCommand } from './pinning.js';
 
@@ -17,6 +18,11 @@ export interface ServerSpec {
   nodeArgs: string[];
   /** Extra environment (ws's WS_NO_* switches). */
   env: Record<string, string>;
+  /**
+   * The library behind this column in scenario h, which runs deflate/server.ts instead of the echo
+   * server above (with the same `env`). Absent for a server that does not compress: its cell is n/a.
+   */
+  deflateImpl?: Impl;
 }
 
 /** Asks the kernel for a free loopback port (closed again before the server binds it). */

@@ -6,6 +6,7 @@
  * traffic, and so a server can be asked for its RSS while 10,000 idle connections sit on it.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 /** Counters a server keeps up to date; the runner reads them through {@link startControl}. */
 export interface Counters {
@@ -109,4 +110,16 @@ export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? process.argv[i + 1] : undefined;
   return v ?? fallback;
+}
+
+/**
+ * Which of ws's optional addons actually got loaded: ws falls back silently when one is missing or
+ * switched off, so the column labels are only true if this says so. Read after ws was imported.
+ */
+export function loadedAddons(): { bufferutil: boolean; utf8Validate: boolean } {
+  const loaded = Object.keys(createRequire(import.meta.url).cache);
+  return {
+    bufferutil: loaded.some((p) => p.includes('/node_modules/bufferutil/')),
+    utf8Validate: loaded.some((p) => p.includes('/node_modules/utf-8-validate/')),
+  };
 }

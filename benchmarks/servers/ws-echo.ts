@@ -5,9 +5,8 @@
  *
  *   node --expose-gc --import tsx ws-echo.ts --impl ws|ours [--module /abs/dist/index.js] --port P
  */
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { arg, countError, newCounters, sendReady, startControl } from './control.js';
+import { arg, countError, loadedAddons, newCounters, sendReady, startControl } from './control.js';
 
 /** The slice of the `ws` server API the benchmark uses; ws6455 promises the same shape. */
 interface SocketLike {
@@ -40,15 +39,6 @@ async function loadServer(): Promise<ServerCtor> {
   const mod = (await import(pathToFileURL(modulePath).href)) as { WebSocketServer?: unknown };
   if (typeof mod.WebSocketServer !== 'function') throw new Error(`${modulePath} exports no WebSocketServer`);
   return mod.WebSocketServer as ServerCtor;
-}
-
-/** Which of ws's optional addons actually got loaded (ws falls back silently when one is missing). */
-function loadedAddons(): Record<string, boolean> {
-  const loaded = Object.keys(createRequire(import.meta.url).cache);
-  return {
-    bufferutil: loaded.some((p) => p.includes('/node_modules/bufferutil/')),
-    utf8Validate: loaded.some((p) => p.includes('/node_modules/utf-8-validate/')),
-  };
 }
 
 const counters = newCounters();
