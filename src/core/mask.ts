@@ -8,7 +8,7 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { SIMD_PIECE, type SimdKernel, simdKernel } from './mask-simd.js';
+import { SIMD_OFFSET, SIMD_PIECE, type SimdKernel, simdKernel } from './mask-simd.js';
 
 /**
  * Runs shorter than this use the unrolled byte loop. Measured with benchmarks/codec/mask.ts:
@@ -48,9 +48,9 @@ function maskSimd(
   const memory = simd.memory;
   for (let done = 0; done < length; done += SIMD_PIECE) {
     const n = Math.min(SIMD_PIECE, length - done);
-    memory.set(source.subarray(sourceStart + done, sourceStart + done + n));
+    memory.set(source.subarray(sourceStart + done, sourceStart + done + n), SIMD_OFFSET);
     simd.xor((n + 15) >>> 4, word);
-    target.set(memory.subarray(0, n), targetStart + done);
+    target.set(memory.subarray(SIMD_OFFSET, SIMD_OFFSET + n), targetStart + done);
   }
 }
 
