@@ -5,6 +5,7 @@
  *
  * @module
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { WS_GUID } from './constants.js';
@@ -25,8 +26,15 @@ import {
  * @param key - the client's `Sec-WebSocket-Key`, exactly as sent
  */
 export function acceptKey(key: string): string {
+  if (oneShotHash !== undefined) return oneShotHash('sha1', key + WS_GUID, 'base64');
   return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
+
+/**
+ * `crypto.hash` (Node 20.12 and later): one call instead of a Hash object per handshake, about
+ * half the cost. Looked up on the namespace so that earlier Node 20 releases load this module.
+ */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 
 /**
  * Generates a fresh `Sec-WebSocket-Key`: 16 random bytes, base64-encoded (RFC 6455 §4.1,
@@ -110,11 +118,13 @@ export function checkUpgradeRequest(req: UpgradeRequestLike): RequestCheck {
   // (RFC 7231 §4.1).
   if (req.method !== 'GET') return reject(405, 'Method must be GET', { Allow: 'GET' });
 
-  const version = /^(\d+)\.(\d+)$/.exec(req.httpVersion);
-  if (version === null) return reject(400, 'Invalid HTTP version');
-  const major = Number(version[1]);
-  const minor = Number(version[2]);
-  if (major < 1 || (major === 1 && minor < 1)) return reject(505, 'HTTP/1.1 or later required');
+  if (req.httpVersion !== '1.1') {
+    const version = /^(\d+)\.(\d+)$/.exec(req.httpVersion);
+    if (version === null) return reject(400, 'Invalid HTTP version');
+    const major = Number(version[1]);
+    const minor = Number(version[2]);
+    if (major < 1 || (major === 1 && minor < 1)) return reject(505, 'HTTP/1.1 or later required');
+  }
 
   // RFC 6455 §4.2.1 item 3: Upgrade includes "websocket", compared case-insensitively.
   if (!hasToken(h.upgrade, 'websocket')) return reject(400, 'Upgrade header must include "websocket"');
@@ -122,7 +132,8 @@ export function checkUpgradeRequest(req: UpgradeRequestLike): RequestCheck {
   if (!hasToken(h.connection, 'upgrade')) return reject(400, 'Connection header must include "Upgrade"');
 
   // RFC 6455 §4.2.1 item 6 and §4.4: any other version gets 426 naming the one we speak.
-  if (single(h['sec-websocket-version'])?.trim() !== '13') {
+  const wsVersion = single(h['sec-websocket-version']);
+  if (wsVersion !== '13' && wsVersion?.trim() !== '13') {
     return reject(426, 'Sec-WebSocket-Version must be 13', { 'Sec-WebSocket-Version': '13' });
   }
 
@@ -236,6 +247,17 @@ export function acceptResponseLines(key: string, protocol: string | undefined, e
   if (protocol !== undefined && protocol !== '') lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
   if (extensions !== undefined && extensions !== '') lines.push(`Sec-WebSocket-Extensions: ${extensions}`);
   return lines;
+}
+
+/**
+ * The whole `101 Switching Protocols` head when no subprotocol or extension was agreed and no
+ * `headers` listener may add lines: {@link acceptResponseLines} + {@link formatResponseHead} in
+ * one string, with nothing to check (the key passed {@link isValidKey}).
+ *
+ * @param key - the client's validated `Sec-WebSocket-Key`
+ */
+export function plainAcceptResponse(key: string): string {
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`;
 }
 
 /**

@@ -91,6 +91,8 @@ export function headerTokens(value: HeaderValue): string[] {
  * @param token - the token to look for
  */
 export function hasToken(value: HeaderValue, token: string): boolean {
+  // The usual case, a header that is exactly the token (`Upgrade: websocket`), without splitting.
+  if (typeof value === 'string' && value.length === token.length && value.toLowerCase() === token.toLowerCase()) return true;
   return headerTokens(value).includes(token.toLowerCase());
 }
 

@@ -192,8 +192,10 @@ export class SendScheduler {
    * message cut short this way is never completed: only a close frame may follow (RFC 6455
    * §5.5.1).
    */
-  discard(err: Error = notOpen(), keepClose = true): void {
-    const close = this.dropQueued(err);
+  discard(err?: Error, keepClose = true): void {
+    // Nothing queued (the usual close): no error to build, nothing to do.
+    if (this.idle) return;
+    const close = this.dropQueued(err ?? notOpen());
     if (close !== null && keepClose) this.host.passOut(close.buffer, close.start, close.end, joinCallbacks(close.cb));
     if (this.endRequested && this.idle) {
       this.endRequested = false;

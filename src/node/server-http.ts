@@ -33,8 +33,6 @@ export function refuseHttp(req: IncomingMessage, res: ServerResponse): void {
 /** Sockets some WebSocketServer took on, and the `upgrade` listeners that WebSocketServers added. */
 export const claimedSockets = new WeakSet<Duplex>();
 export const upgradeListeners = new WeakSet<(...args: never[]) => void>();
-/** Requests whose path the `upgrade` listener already checked with shouldHandle. */
-export const pathChecked = new WeakSet<IncomingMessage>();
 
 /**
  * Runs after every `upgrade` listener: when all of them are WebSocketServers and none handles

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
-import { acceptResponseLines, checkUpgradeRequest, formatResponseHead, isOriginAllowed } from '../core/handshake.js';
+import { acceptResponseLines, checkUpgradeRequest, formatResponseHead, isOriginAllowed, plainAcceptResponse } from '../core/handshake.js';
 import type { ExtensionOffer } from '../core/headers.js';
 import {
   PerMessageDeflate,
@@ -20,7 +20,6 @@ import {
   claimedSockets,
   headerValue,
   onHandshakeSocketError,
-  pathChecked,
   refuseHttp,
   refuseUnclaimed,
   upgradeListeners,
@@ -103,8 +102,9 @@ export class WebSocketServer extends EventEmitter {
       }
       // Only another WebSocketServer's refuseUnclaimed looks at this, and only when there is one.
       if (server.listenerCount('upgrade') > 1) claimedSockets.add(socket);
-      pathChecked.add(req);
-      this.handleUpgrade(req, socket, head, (ws) => this.emit('connection', ws, req));
+      // A subclass that overrides handleUpgrade (as with ws) still gets every upgrade through it.
+      if (this.handleUpgrade === WebSocketServer.prototype.handleUpgrade) this.upgrade(req, socket, head, this.emitConnection, true);
+      else this.handleUpgrade(req, socket, head, this.emitConnection);
     };
     upgradeListeners.add(onUpgrade);
     server.on('listening', onListening);
@@ -143,7 +143,22 @@ export class WebSocketServer extends EventEmitter {
     head: Buffer,
     cb: (ws: WebSocket, req: IncomingMessage) => void,
   ): void {
-    socket.on('error', onHandshakeSocketError);
+    this.upgrade(req, socket, head, cb, false);
+  }
+
+  /** `emit('connection', ws, req)`, as the callback of upgrades this server's listener takes on. */
+  private readonly emitConnection = (ws: WebSocket, req: IncomingMessage): void => {
+    this.emit('connection', ws, req);
+  };
+
+  /** {@link handleUpgrade}; `pathChecked` says the `upgrade` listener already ran shouldHandle. */
+  private upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    cb: (ws: WebSocket, req: IncomingMessage) => void,
+    pathChecked: boolean,
+  ): void {
     const check = checkUpgradeRequest(req);
     if (!check.ok) {
       this.refuse(req, socket, check.status, check.message, check.headers);
@@ -160,7 +175,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     // As in `ws`, handleUpgrade honours `path` / shouldHandle in noServer mode too (once per request).
-    if (!pathChecked.has(req) && !this.shouldHandle(req)) {
+    if (!pathChecked && !this.shouldHandle(req)) {
       this.runtime.metrics.refused(400);
       abort(socket, 400, 'Unknown WebSocket path');
       return;
@@ -193,6 +208,8 @@ export class WebSocketServer extends EventEmitter {
       else this.refuse(req, socket, 401);
       return;
     }
+    // Socket errors can only arrive on a later tick: the synchronous paths need no listener.
+    socket.on('error', onHandshakeSocketError);
     let answered = false;
     const timeout = this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     const timer = timeout > 0 ? setTimeout(() => answer(false, 503, 'Handshake verification timed out'), timeout) : null;
@@ -234,9 +251,13 @@ export class WebSocketServer extends EventEmitter {
     // RFC 7692 §5: take the first acceptable permessage-deflate offer, decline the others.
     const deflate = this.deflate === null ? null : negotiateServer(offers, this.deflate);
     const extensions = deflate === null ? '' : deflate.response;
-    const headers = acceptResponseLines(key, protocol, extensions);
-    this.emit('headers', headers, req);
-    socket.write(formatResponseHead(headers));
+    if (protocol === '' && extensions === '' && this.listenerCount('headers') === 0) {
+      socket.write(plainAcceptResponse(key));
+    } else {
+      const headers = acceptResponseLines(key, protocol, extensions);
+      this.emit('headers', headers, req);
+      socket.write(formatResponseHead(headers));
+    }
     socket.off('error', onHandshakeSocketError);
 
     const ws = new WebSocket(null);
@@ -266,6 +287,9 @@ export class WebSocketServer extends EventEmitter {
   ): void {
     this.runtime.metrics.refused(status);
     if (this.listenerCount('wsClientError') > 0) {
+      // The socket is the listener's now; until it acts, an error on it only destroys it.
+      socket.off('error', onHandshakeSocketError);
+      socket.on('error', onHandshakeSocketError);
       const err = new WebSocketError('WS_ERR_HANDSHAKE', message ?? `Handshake refused with status ${status}`);
       (err as WebSocketError & { statusCode?: number }).statusCode = status;
       this.emit('wsClientError', err, socket, req);

@@ -245,8 +245,9 @@ export class Transport implements ConnectionHandler {
     if (this.closed) return;
     this.closed = true;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    this.batch.discard(new Error('The socket is closed'));
-    this.scheduler?.discard(new Error('The socket is closed'), false);
+    this.batch.discard('The socket is closed');
+    const scheduler = this.scheduler;
+    if (scheduler !== null && !scheduler.idle) scheduler.discard(new Error('The socket is closed'), false);
     const connection = this.connection;
     connection.receiveEnd();
     const clean = connection.closeSent && connection.closeReceived;

@@ -95,14 +95,19 @@ export class WriteBatch {
     }
   }
 
-  /** Drops what was gathered (the socket is gone), failing its callbacks. */
-  discard(err: Error): void {
+  /**
+   * Drops what was gathered (the socket is gone), failing its callbacks with an Error of
+   * `message`, built only if there is a callback to fail (every connection's close calls this).
+   */
+  discard(message: string): void {
     const callbacks = this.callbacks;
     if (this.chunks !== null) this.chunks.length = 0;
     this.run = null;
     this.bytes = 0;
     this.callbacks = null;
-    if (callbacks !== null) for (const cb of callbacks) cb(err);
+    if (callbacks === null) return;
+    const err = new Error(message);
+    for (const cb of callbacks) cb(err);
   }
 
   private closeRun(): void {

@@ -8,9 +8,11 @@ import {
   generateKey,
   isOriginAllowed,
   isValidKey,
+  plainAcceptResponse,
   verifyUpgradeResponse,
   type UpgradeRequestLike,
 } from '../../src/core/handshake.js';
+import { createHash } from 'node:crypto';
 import { WebSocketError } from '../../src/core/errors.js';
 
 // RFC 6455 §1.3
@@ -250,6 +252,22 @@ function parseResponse(raw: string) {
   const body = bytes.subarray(end + 4);
   return { status: Number(m?.[1]), reason: m?.[2], headers, body };
 }
+
+describe('plainAcceptResponse', () => {
+  it('is byte for byte the general response without subprotocol, extensions or extra lines', () => {
+    for (let i = 0; i < 50; i++) {
+      const key = generateKey();
+      expect(plainAcceptResponse(key)).toBe(buildAcceptResponse(key, '', '', []));
+    }
+  });
+
+  it('carries the accept value of the hash computed the long way (RFC 6455 §1.3)', () => {
+    const key = generateKey();
+    const expected = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    expect(acceptKey(key)).toBe(expected);
+    expect(plainAcceptResponse(key)).toContain(`\r\nSec-WebSocket-Accept: ${expected}\r\n\r\n`);
+  });
+});
 
 describe('buildRejectResponse', () => {
   it.each([

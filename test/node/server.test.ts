@@ -252,6 +252,23 @@ describe('server modes', () => {
     expect([WebSocket.CONNECTING, WebSocket.OPEN, WebSocket.CLOSING, WebSocket.CLOSED]).toEqual([0, 1, 2, 3]);
   });
 
+  it('a subclass that overrides handleUpgrade gets every upgrade through it', async () => {
+    const seen: string[] = [];
+    class Logging extends WebSocketServer {
+      override handleUpgrade(...args: Parameters<WebSocketServer['handleUpgrade']>): void {
+        seen.push(args[0].url ?? '');
+        super.handleUpgrade(...args);
+      }
+    }
+    const wss = new Logging({ port: 0, host: '127.0.0.1' });
+    trackServer(wss);
+    await waitFor(wss, 'listening');
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/sub`;
+    const [client] = await connectTo(wss, url);
+    expect(client.readyState).toBe(WebSocket.OPEN);
+    expect(seen).toEqual(['/sub']);
+  });
+
   it('clientTracking: false leaves `clients` empty', async () => {
     const { wss, url } = await startServer({ clientTracking: false });
     const [, server] = await connectTo(wss, url);
