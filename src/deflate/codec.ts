@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import { constants as zlibConstants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import type { Role } from '../core/connection.js';
 import { DEFAULT_MAX_PAYLOAD, RSV1 } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
@@ -181,7 +181,9 @@ export class PerMessageDeflate implements MessageExtension {
    */
   protected createInflater(windowBits: number): InflateRaw {
     const chunkSize = this.options.zlibInflateOptions?.chunkSize;
-    return createInflateRaw(chunkSize === undefined ? { windowBits } : { windowBits, chunkSize });
+    // Every write is flushed (Z_SYNC_FLUSH): a job needs no separate flush call (inflate-job.ts).
+    const flush = zlibConstants.Z_SYNC_FLUSH;
+    return createInflateRaw(chunkSize === undefined ? { windowBits, flush } : { windowBits, chunkSize, flush });
   }
 
   /**
@@ -192,6 +194,8 @@ export class PerMessageDeflate implements MessageExtension {
     const { level, memLevel, strategy, chunkSize } = this.options.zlibDeflateOptions ?? {};
     return createDeflateRaw({
       windowBits,
+      // Every write is flushed (Z_SYNC_FLUSH): a job needs no separate flush call (deflate-job.ts).
+      flush: zlibConstants.Z_SYNC_FLUSH,
       ...(level === undefined ? {} : { level }),
       ...(memLevel === undefined ? {} : { memLevel }),
       ...(strategy === undefined ? {} : { strategy }),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { constants as zlibConstants, type DeflateRaw } from 'node:zlib';
+import type { DeflateRaw } from 'node:zlib';
 import { WebSocketError } from '../core/errors.js';
 import { concatChunks, DEFLATE_TAIL } from './inflate-job.js';
 
@@ -13,6 +13,9 @@ export type DeflateCallback = (err: Error | null, data?: Buffer) => void;
 
 /** The header octet of an empty non-final stored block: BFINAL 0, BTYPE 00, padding. */
 const EMPTY_BLOCK_HEADER: Buffer = Buffer.from([0x00]);
+const EMPTY: Buffer = Buffer.alloc(0);
+
+function noop(): void {}
 
 /**
  * Drops the 4-octet tail of a payload flushed with Z_SYNC_FLUSH (RFC 7692 §7.2.1 step 3).
@@ -28,18 +31,27 @@ function removeTail(out: Buffer): Buffer | null {
 }
 
 /**
- * Compresses `data` and flushes it with Z_SYNC_FLUSH, so that the output ends on a byte
+ * Compresses `data` and flushes it with Z_SYNC_FLUSH (the stream's default flush mode, set by
+ * the codec when it creates the stream), so that the output ends on a byte
  * boundary with an empty stored block (RFC 7692 §7.2.1 steps 1-2). When `fin` is set, that
  * block's last 4 octets are removed (step 3); a fragment that is not the last keeps them,
  * which a receiver reads as an empty block in the middle of the message.
  *
- * @param stream - the raw deflate stream (its `data` listeners are this job's while it runs)
+ * @param stream - the raw deflate stream, created with `flush: Z_SYNC_FLUSH` (its `data`
+ *   listeners are this job's while it runs)
  * @param data - the message or fragment
  * @param fin - whether this is the last (or only) part of the message
  * @param callback - receives the payload to send or a `WS_ERR_EXTENSION_FAILED` error
  * @returns a function that abandons the job; its callback then receives `WS_ERR_NOT_OPEN`
  */
 export function deflateMessage(stream: DeflateRaw, data: Buffer, fin: boolean, callback: DeflateCallback): () => void {
+  if (data.length === 0) {
+    // Nothing for zlib (a sync flush with no input after the previous one emits nothing): the
+    // previous output ended on a block boundary, so the lone empty-block header of RFC 7692
+    // §7.2.3.6 ends a message, and no octet at all continues one.
+    process.nextTick(callback, null, fin ? EMPTY_BLOCK_HEADER : EMPTY);
+    return noop;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let settled = false;
@@ -64,10 +76,9 @@ export function deflateMessage(stream: DeflateRaw, data: Buffer, fin: boolean, c
 
   stream.on('data', onData);
   stream.on('error', onError);
-  // Written even when empty: a write before the flush makes zlib emit its empty stored block
-  // even right after the previous message's flush.
-  stream.write(data);
-  stream.flush(zlibConstants.Z_SYNC_FLUSH, (err?: Error | null) => {
+  // The stream flushes every write with Z_SYNC_FLUSH (see codec.ts): one zlib call per message
+  // instead of a write and a separate flush, each a round trip to the thread pool.
+  stream.write(data, (err?: Error | null) => {
     if (settled) return;
     if (err) {
       onError(err);

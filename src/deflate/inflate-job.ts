@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { constants as zlibConstants, type InflateRaw } from 'node:zlib';
+import type { InflateRaw } from 'node:zlib';
 import { CloseCode } from '../core/constants.js';
 import { ProtocolError, WebSocketError } from '../core/errors.js';
 
@@ -21,6 +21,9 @@ export const DEFLATE_TAIL: Buffer = Buffer.from([0x00, 0x00, 0xff, 0xff]);
  * which the zlib stream cannot decode anything more and must be replaced.
  */
 export type InflateCallback = (err: Error | null, data?: Buffer, streamEnded?: boolean) => void;
+
+/** Payloads up to this size are written to zlib joined with the tail, in one write. */
+const JOIN_LIMIT = 64 * 1024;
 
 function invalidData(reason: string): ProtocolError {
   return new ProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', CloseCode.InvalidPayload, `Invalid compressed data: ${reason}`);
@@ -41,7 +44,8 @@ export function concatChunks(chunks: Buffer[], size: number): Buffer {
  * Failures call back on a later tick, never from inside zlib's own callback, so the caller
  * may destroy the stream right away.
  *
- * @param stream - the raw inflate stream (its `data` listeners are this job's while it runs)
+ * @param stream - the raw inflate stream, created with `flush: Z_SYNC_FLUSH` (its `data`
+ *   listeners are this job's while it runs)
  * @param data - the compressed payload, without the 4-octet tail
  * @param maxPayload - the largest decoded size accepted, in bytes
  * @param callback - receives the decoded message or a ProtocolError (1007 or 1009)
@@ -91,10 +95,11 @@ export function inflateMessage(
 
   stream.on('data', onData);
   stream.on('error', onError);
-  // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then decompress.
-  stream.write(data);
-  stream.write(DEFLATE_TAIL);
-  stream.flush(zlibConstants.Z_SYNC_FLUSH, (err?: Error | null) => {
+  // RFC 7692 §7.2.2: append 0x00 0x00 0xff 0xff to the payload, then decompress. The stream
+  // flushes every write with Z_SYNC_FLUSH (see codec.ts), so the last write's callback means
+  // all output is out. A small payload is joined with the tail (one copy of a few KiB costs
+  // less than a second round trip to zlib's thread pool).
+  const done = (err?: Error | null): void => {
     if (settled) return;
     if (err) {
       onError(err);
@@ -114,7 +119,13 @@ export function inflateMessage(
       return;
     }
     settle(null, concatChunks(chunks, size), left > 0);
-  });
+  };
+  if (data.length <= JOIN_LIMIT) {
+    stream.write(Buffer.concat([data, DEFLATE_TAIL], data.length + DEFLATE_TAIL.length), done);
+  } else {
+    stream.write(data);
+    stream.write(DEFLATE_TAIL, done);
+  }
 
   return () => {
     settle(new WebSocketError('WS_ERR_NOT_OPEN', 'The connection closed before the message was decoded'));

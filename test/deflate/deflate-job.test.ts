@@ -1,4 +1,4 @@
-import { createDeflateRaw, inflateRawSync } from 'node:zlib';
+import { constants, createDeflateRaw, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { WebSocketError } from '../../src/core/errors.js';
 import { deflateMessage } from '../../src/deflate/deflate-job.js';
@@ -13,7 +13,7 @@ function run(stream: ReturnType<typeof createDeflateRaw>, data: Buffer, fin: boo
 
 describe('deflateMessage', () => {
   it('removes the tail of the last part only (RFC 7692 §7.2.1)', async () => {
-    const stream = createDeflateRaw();
+    const stream = createDeflateRaw({ flush: constants.Z_SYNC_FLUSH });
     const part = await run(stream, words(3000, 1), false);
     expect(part.subarray(-4)).toEqual(DEFLATE_TAIL);
     const last = await run(stream, words(3000, 2), true);
@@ -25,7 +25,7 @@ describe('deflateMessage', () => {
   });
 
   it('sends an empty message as 0x00, fresh or after other messages', async () => {
-    const stream = createDeflateRaw();
+    const stream = createDeflateRaw({ flush: constants.Z_SYNC_FLUSH });
     expect(await run(stream, Buffer.alloc(0), true)).toEqual(Buffer.from([0x00]));
     await run(stream, words(100), true);
     expect(await run(stream, Buffer.alloc(0), true)).toEqual(Buffer.from([0x00]));
@@ -33,7 +33,7 @@ describe('deflateMessage', () => {
   });
 
   it('abandons a job with WS_ERR_NOT_OPEN', async () => {
-    const stream = createDeflateRaw();
+    const stream = createDeflateRaw({ flush: constants.Z_SYNC_FLUSH });
     const err = await new Promise<Error | null>((resolve) => {
       const abort = deflateMessage(stream, words(100000), true, (e) => resolve(e));
       abort();
@@ -43,7 +43,7 @@ describe('deflateMessage', () => {
   });
 
   it('reports a failing stream as WS_ERR_EXTENSION_FAILED', async () => {
-    const stream = createDeflateRaw();
+    const stream = createDeflateRaw({ flush: constants.Z_SYNC_FLUSH });
     stream.destroy();
     const err = await new Promise<Error | null>((resolve) => {
       stream.on('error', () => {});

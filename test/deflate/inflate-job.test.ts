@@ -1,4 +1,4 @@
-import { createInflateRaw, deflateRawSync, type InflateRaw } from 'node:zlib';
+import { constants, createInflateRaw, deflateRawSync, type InflateRaw } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, WebSocketError } from '../../src/core/errors.js';
 import { DEFLATE_TAIL, inflateMessage } from '../../src/deflate/inflate-job.js';
@@ -26,7 +26,7 @@ function countOutput(stream: InflateRaw): { bytes: number } {
 
 describe('inflateMessage', () => {
   it('appends the tail and decodes (RFC 7692 §7.2.2)', async () => {
-    const stream = createInflateRaw();
+    const stream = createInflateRaw({ flush: constants.Z_SYNC_FLUSH });
     const message = words(5000);
     const compressed = deflateRawSync(message, { finishFlush: 2 /* Z_SYNC_FLUSH */ });
     expect(compressed.subarray(-4)).toEqual(DEFLATE_TAIL);
@@ -40,7 +40,7 @@ describe('inflateMessage', () => {
 
   it('stops a 16 MiB bomb at the limit, consuming little of it', async () => {
     const bomb = await zeroBomb(16);
-    const stream = createInflateRaw();
+    const stream = createInflateRaw({ flush: constants.Z_SYNC_FLUSH });
     const produced = countOutput(stream);
     const result = await run(stream, bomb, 64 * 1024);
     expect(result.err).toBeInstanceOf(ProtocolError);
@@ -55,7 +55,7 @@ describe('inflateMessage', () => {
   });
 
   it('reports invalid data as 1007, asynchronously', async () => {
-    const stream = createInflateRaw();
+    const stream = createInflateRaw({ flush: constants.Z_SYNC_FLUSH });
     const result = await run(stream, Buffer.from([0x07, 0x00]), 1024); // BTYPE 11 is reserved
     expect((result.err as ProtocolError).code).toBe('WS_ERR_INVALID_COMPRESSED_DATA');
     expect((result.err as ProtocolError).closeCode).toBe(1007);
@@ -64,7 +64,7 @@ describe('inflateMessage', () => {
 
   it('reports the end of the DEFLATE stream, with or without the 0x00 of RFC 7692 §7.2.3.4', async () => {
     for (const pad of [Buffer.alloc(0), Buffer.from([0x00])]) {
-      const stream = createInflateRaw();
+      const stream = createInflateRaw({ flush: constants.Z_SYNC_FLUSH });
       const result = await run(stream, Buffer.concat([deflateRawSync(Buffer.from('Hello')), pad]), 1024);
       expect(result.err).toBeNull();
       expect(result.ended).toBe(true);
@@ -74,7 +74,7 @@ describe('inflateMessage', () => {
   });
 
   it('abandons a job with WS_ERR_NOT_OPEN', async () => {
-    const stream = createInflateRaw();
+    const stream = createInflateRaw({ flush: constants.Z_SYNC_FLUSH });
     const done = new Promise<Error | null>((resolve) => {
       const abort = inflateMessage(stream, deflateRawSync(words(100000)), 1 << 20, (err) => resolve(err));
       abort();
