@@ -3,6 +3,7 @@ import { encodeClosePayload, parseClosePayload } from './close.js';
 import { CloseCode, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
 import { ProtocolError, WebSocketError } from './errors.js';
 import type { MessageExtension } from './extension.js';
+import { ConnectionFlags } from './connection-flags.js';
 import { encodeFrame, type FrameOutput } from './frame-encoder.js';
 import { FrameParser } from './frame-parser.js';
 import { isValidUtf8 } from './utf8.js';
@@ -75,26 +76,13 @@ interface QueuedSend {
   framed?: readonly Buffer[];
 }
 
-// Bits of Connection.flags.
-const FLAG_MASKED = 1;
-const FLAG_AUTO_PONG = 2;
-const FLAG_CLOSE_SENT = 4;
-const FLAG_CLOSE_RECEIVED = 8;
-const FLAG_SENDING_FRAGMENTS = 16;
-const FLAG_SENDING_COMPRESSED = 32;
-const FLAG_ENCODING = 64;
-const FLAG_DECODING = 128;
-const FLAG_USER_PAUSED = 256;
-const FLAG_ENDED = 512;
-const FLAG_FAILED = 1024;
-const FLAG_END_REQUESTED = 2048;
 
 /**
  * The sans-I/O RFC 6455 connection shared by client and server: bytes in, events out;
  * commands in, bytes out. It owns the frame parser, the message assembler, ping/pong and the
  * close handshake, and never touches a socket or a timer.
  */
-export class Connection implements MessageSink, FrameOutput {
+export class Connection extends ConnectionFlags implements MessageSink, FrameOutput {
   /** Which end this is. */
   readonly role: Role;
   private readonly handler: ConnectionHandler;
@@ -110,18 +98,12 @@ export class Connection implements MessageSink, FrameOutput {
 
   /** Sends waiting behind an extension transform, to keep send order. */
   private queue: QueuedSend[] | null = null;
-  /**
-   * Every yes/no of the connection, one bit each (see the FLAG_ constants and the accessors
-   * below): a dozen boolean fields would cost 8 bytes each in every idle connection.
-   */
-  private flags = 0;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
+    super(options.role === 'client', options.autoPong ?? true);
     this.role = options.role;
     this.handler = handler;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (options.role === 'client') this.flags |= FLAG_MASKED;
-    if (options.autoPong ?? true) this.flags |= FLAG_AUTO_PONG;
     this.extension = options.extension ?? null;
     this.assembler = new Assembler(this, {
       maxPayload: this.maxPayload,
@@ -132,110 +114,6 @@ export class Connection implements MessageSink, FrameOutput {
       maxFrameLength: this.maxPayload,
       allowedRsv: this.extension?.rsv ?? 0,
     });
-  }
-
-  /** Frames we send are masked (client role). */
-  private get masked(): boolean {
-    return (this.flags & FLAG_MASKED) !== 0;
-  }
-
-  /** Answer pings automatically. */
-  get autoPong(): boolean {
-    return (this.flags & FLAG_AUTO_PONG) !== 0;
-  }
-
-  set autoPong(value: boolean) {
-    this.flags = value ? this.flags | FLAG_AUTO_PONG : this.flags & ~FLAG_AUTO_PONG;
-  }
-
-  /** A close frame was sent. */
-  get closeSent(): boolean {
-    return (this.flags & FLAG_CLOSE_SENT) !== 0;
-  }
-
-  set closeSent(value: boolean) {
-    this.flags = value ? this.flags | FLAG_CLOSE_SENT : this.flags & ~FLAG_CLOSE_SENT;
-  }
-
-  /** The peer's close frame arrived. */
-  get closeReceived(): boolean {
-    return (this.flags & FLAG_CLOSE_RECEIVED) !== 0;
-  }
-
-  set closeReceived(value: boolean) {
-    this.flags = value ? this.flags | FLAG_CLOSE_RECEIVED : this.flags & ~FLAG_CLOSE_RECEIVED;
-  }
-
-  /** The application is sending a fragmented message (sent `fin: false`). */
-  private get sendingFragments(): boolean {
-    return (this.flags & FLAG_SENDING_FRAGMENTS) !== 0;
-  }
-
-  private set sendingFragments(value: boolean) {
-    this.flags = value ? this.flags | FLAG_SENDING_FRAGMENTS : this.flags & ~FLAG_SENDING_FRAGMENTS;
-  }
-
-  /** The fragmented message being sent is compressed. */
-  private get sendingCompressed(): boolean {
-    return (this.flags & FLAG_SENDING_COMPRESSED) !== 0;
-  }
-
-  private set sendingCompressed(value: boolean) {
-    this.flags = value ? this.flags | FLAG_SENDING_COMPRESSED : this.flags & ~FLAG_SENDING_COMPRESSED;
-  }
-
-  /** An extension is transforming an outgoing message. */
-  private get encoding(): boolean {
-    return (this.flags & FLAG_ENCODING) !== 0;
-  }
-
-  private set encoding(value: boolean) {
-    this.flags = value ? this.flags | FLAG_ENCODING : this.flags & ~FLAG_ENCODING;
-  }
-
-  /** An extension is transforming an incoming message. */
-  private get decoding(): boolean {
-    return (this.flags & FLAG_DECODING) !== 0;
-  }
-
-  private set decoding(value: boolean) {
-    this.flags = value ? this.flags | FLAG_DECODING : this.flags & ~FLAG_DECODING;
-  }
-
-  /** The application paused reading. */
-  private get userPaused(): boolean {
-    return (this.flags & FLAG_USER_PAUSED) !== 0;
-  }
-
-  private set userPaused(value: boolean) {
-    this.flags = value ? this.flags | FLAG_USER_PAUSED : this.flags & ~FLAG_USER_PAUSED;
-  }
-
-  /** The input ended. */
-  private get ended(): boolean {
-    return (this.flags & FLAG_ENDED) !== 0;
-  }
-
-  private set ended(value: boolean) {
-    this.flags = value ? this.flags | FLAG_ENDED : this.flags & ~FLAG_ENDED;
-  }
-
-  /** The connection was failed: nothing but its close frame may be written. */
-  private get failed(): boolean {
-    return (this.flags & FLAG_FAILED) !== 0;
-  }
-
-  private set failed(value: boolean) {
-    this.flags = value ? this.flags | FLAG_FAILED : this.flags & ~FLAG_FAILED;
-  }
-
-  /** The transport may end as soon as the send queue is empty. */
-  private get endRequested(): boolean {
-    return (this.flags & FLAG_END_REQUESTED) !== 0;
-  }
-
-  private set endRequested(value: boolean) {
-    this.flags = value ? this.flags | FLAG_END_REQUESTED : this.flags & ~FLAG_END_REQUESTED;
   }
 
   /** OPEN, CLOSING or CLOSED. */

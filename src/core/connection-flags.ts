@@ -1,0 +1,135 @@
+/**
+ * The yes/no state of a {@link Connection}, packed into one number: a dozen boolean fields would
+ * cost 8 bytes each in every idle connection, and most connections sit idle.
+ *
+ * @internal
+ * @module
+ */
+
+// Bits of ConnectionFlags.flags.
+const FLAG_MASKED = 1;
+const FLAG_AUTO_PONG = 2;
+const FLAG_CLOSE_SENT = 4;
+const FLAG_CLOSE_RECEIVED = 8;
+const FLAG_SENDING_FRAGMENTS = 16;
+const FLAG_SENDING_COMPRESSED = 32;
+const FLAG_ENCODING = 64;
+const FLAG_DECODING = 128;
+const FLAG_USER_PAUSED = 256;
+const FLAG_ENDED = 512;
+const FLAG_FAILED = 1024;
+const FLAG_END_REQUESTED = 2048;
+
+/** Boolean state of a connection, one bit each, behind ordinary accessors. @internal */
+export class ConnectionFlags {
+  private flags = 0;
+
+  constructor(masked: boolean, autoPong: boolean) {
+    if (masked) this.flags |= FLAG_MASKED;
+    if (autoPong) this.flags |= FLAG_AUTO_PONG;
+  }
+
+  /** Frames we send are masked (client role). */
+  protected get masked(): boolean {
+    return (this.flags & FLAG_MASKED) !== 0;
+  }
+
+  /** Answer pings automatically. */
+  get autoPong(): boolean {
+    return (this.flags & FLAG_AUTO_PONG) !== 0;
+  }
+
+  set autoPong(value: boolean) {
+    this.flags = value ? this.flags | FLAG_AUTO_PONG : this.flags & ~FLAG_AUTO_PONG;
+  }
+
+  /** A close frame was sent. */
+  get closeSent(): boolean {
+    return (this.flags & FLAG_CLOSE_SENT) !== 0;
+  }
+
+  set closeSent(value: boolean) {
+    this.flags = value ? this.flags | FLAG_CLOSE_SENT : this.flags & ~FLAG_CLOSE_SENT;
+  }
+
+  /** The peer's close frame arrived. */
+  get closeReceived(): boolean {
+    return (this.flags & FLAG_CLOSE_RECEIVED) !== 0;
+  }
+
+  set closeReceived(value: boolean) {
+    this.flags = value ? this.flags | FLAG_CLOSE_RECEIVED : this.flags & ~FLAG_CLOSE_RECEIVED;
+  }
+
+  /** The application is sending a fragmented message (sent `fin: false`). */
+  protected get sendingFragments(): boolean {
+    return (this.flags & FLAG_SENDING_FRAGMENTS) !== 0;
+  }
+
+  protected set sendingFragments(value: boolean) {
+    this.flags = value ? this.flags | FLAG_SENDING_FRAGMENTS : this.flags & ~FLAG_SENDING_FRAGMENTS;
+  }
+
+  /** The fragmented message being sent is compressed. */
+  protected get sendingCompressed(): boolean {
+    return (this.flags & FLAG_SENDING_COMPRESSED) !== 0;
+  }
+
+  protected set sendingCompressed(value: boolean) {
+    this.flags = value ? this.flags | FLAG_SENDING_COMPRESSED : this.flags & ~FLAG_SENDING_COMPRESSED;
+  }
+
+  /** An extension is transforming an outgoing message. */
+  protected get encoding(): boolean {
+    return (this.flags & FLAG_ENCODING) !== 0;
+  }
+
+  protected set encoding(value: boolean) {
+    this.flags = value ? this.flags | FLAG_ENCODING : this.flags & ~FLAG_ENCODING;
+  }
+
+  /** An extension is transforming an incoming message. */
+  protected get decoding(): boolean {
+    return (this.flags & FLAG_DECODING) !== 0;
+  }
+
+  protected set decoding(value: boolean) {
+    this.flags = value ? this.flags | FLAG_DECODING : this.flags & ~FLAG_DECODING;
+  }
+
+  /** The application paused reading. */
+  protected get userPaused(): boolean {
+    return (this.flags & FLAG_USER_PAUSED) !== 0;
+  }
+
+  protected set userPaused(value: boolean) {
+    this.flags = value ? this.flags | FLAG_USER_PAUSED : this.flags & ~FLAG_USER_PAUSED;
+  }
+
+  /** The input ended. */
+  protected get ended(): boolean {
+    return (this.flags & FLAG_ENDED) !== 0;
+  }
+
+  protected set ended(value: boolean) {
+    this.flags = value ? this.flags | FLAG_ENDED : this.flags & ~FLAG_ENDED;
+  }
+
+  /** The connection was failed: nothing but its close frame may be written. */
+  protected get failed(): boolean {
+    return (this.flags & FLAG_FAILED) !== 0;
+  }
+
+  protected set failed(value: boolean) {
+    this.flags = value ? this.flags | FLAG_FAILED : this.flags & ~FLAG_FAILED;
+  }
+
+  /** The transport may end as soon as the send queue is empty. */
+  protected get endRequested(): boolean {
+    return (this.flags & FLAG_END_REQUESTED) !== 0;
+  }
+
+  protected set endRequested(value: boolean) {
+    this.flags = value ? this.flags | FLAG_END_REQUESTED : this.flags & ~FLAG_END_REQUESTED;
+  }
+}
