@@ -14,12 +14,12 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Assembler, type MessageSink } from '../../src/core/assembler.js';
 import { Opcode } from '../../src/core/constants.js';
 import { encodeFrame, type FrameOutput } from '../../src/core/frame-encoder.js';
 import { FrameParser } from '../../src/core/frame-parser.js';
+import { writeJsonReport } from './json-report.js';
 
 const MEASURE_MS = 500;
 const WARMUP_MS = 100;
@@ -168,13 +168,7 @@ for (const size of SIZES) {
 printTable(results);
 if (sink === 0.5) console.log(sink); // keeps the results observable, so nothing is optimised away
 
-const jsonAt = process.argv.indexOf('--json');
-if (jsonAt !== -1) {
-  const file = process.argv[jsonAt + 1];
-  if (file === undefined) throw new Error('--json needs a file name');
-  const report = { benchmark: 'frames', node: process.version, arch: process.arch, date: new Date().toISOString(), results };
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-}
+writeJsonReport('frames', results);
 
 function sizeLabel(n: number): string {
   return n >= 1024 ? `${n / 1024} KiB` : `${n} B`;

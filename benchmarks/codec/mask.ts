@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { writeFileSync } from 'node:fs';
 import { maskBytewise, maskInPlace, maskInto, setSimdMasking } from '../../src/core/mask.js';
+import { writeJsonReport } from './json-report.js';
 
 /** Runs `fn` with the WebAssembly SIMD kernel on or off (maskInPlace uses it from 2 KiB). */
 function withSimd(enabled: boolean, fn: () => void): void {
@@ -68,13 +68,7 @@ for (const size of SIZES) {
 }
 
 printTable(results);
-const jsonAt = process.argv.indexOf('--json');
-if (jsonAt !== -1) {
-  const file = process.argv[jsonAt + 1];
-  if (file === undefined) throw new Error('--json needs a file name');
-  const report = { benchmark: 'mask', node: process.version, arch: process.arch, date: new Date().toISOString(), results };
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-}
+writeJsonReport('mask', results);
 
 function sizeLabel(n: number): string {
   return n >= 1024 * 1024 ? `${n / (1024 * 1024)} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`;

@@ -9,8 +9,8 @@
  * @module
  */
 import { isUtf8 } from 'node:buffer';
-import { writeFileSync } from 'node:fs';
 import { Utf8Validator, isValidUtf8, isValidUtf8Js } from '../../src/core/utf8.js';
+import { writeJsonReport } from './json-report.js';
 
 const MEASURE_MS = 500;
 const WARMUP_MS = 50;
@@ -113,13 +113,7 @@ for (const text of ['ascii', 'mixed'] as const) {
 }
 
 printTable(results);
-const jsonAt = process.argv.indexOf('--json');
-if (jsonAt !== -1) {
-  const file = process.argv[jsonAt + 1];
-  if (file === undefined) throw new Error('--json needs a file name');
-  const report = { benchmark: 'utf8', node: process.version, arch: process.arch, date: new Date().toISOString(), results };
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
-}
+writeJsonReport('utf8', results);
 
 function sizeLabel(n: number): string {
   return n >= 1024 * 1024 ? `${n / (1024 * 1024)} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
