@@ -6,7 +6,6 @@
  * @module
  */
 import * as nodeCrypto from 'node:crypto';
-import { createHash, randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { WS_GUID } from './constants.js';
 import { WebSocketError } from './errors.js';
@@ -27,7 +26,7 @@ import {
  */
 export function acceptKey(key: string): string {
   if (oneShotHash !== undefined) return oneShotHash('sha1', key + WS_GUID, 'base64');
-  return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
+  return nodeCrypto.createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
 
 /**
@@ -41,7 +40,7 @@ const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, en
  * client requirement 7).
  */
 export function generateKey(): string {
-  return randomBytes(16).toString('base64');
+  return nodeCrypto.randomBytes(16).toString('base64');
 }
 
 // 16 bytes encode to 22 base64 digits plus '==' padding.
