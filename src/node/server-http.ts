@@ -5,29 +5,26 @@
  * @internal
  * @module
  */
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { buildRejectResponse, checkUpgradeRequest } from '../core/handshake.js';
 
-/** @internal The request handler of a server we created: plain HTTP gets 426, a broken upgrade 400. */
-export function refuseHttp(req: IncomingMessage, res: ServerResponse): void {
-  // A WebSocket handshake that Node did not treat as an upgrade (no Upgrade header, or a
-  // Connection header without the "upgrade" token) is a bad request (RFC 6455 §4.2.1 items 3-4):
-  // answer 400 and close, as for any other refused handshake.
+/** @internal How a request that is not an upgrade is answered: a status, a body and extra headers. */
+export interface PlainRefusal {
+  status: number;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * @internal The answer of a server we created to a request that is not an upgrade: 426
+ * Upgrade Required, or 400 when it is a WebSocket handshake that is not one (no Upgrade
+ * header, or a Connection header without the "upgrade" token: RFC 6455 §4.2.1 items 3-4).
+ */
+export function plainRequestRefusal(req: IncomingMessage): PlainRefusal {
   const check = req.headers['sec-websocket-key'] !== undefined ? checkUpgradeRequest(req) : null;
-  if (check !== null && !check.ok) {
-    res.writeHead(check.status, {
-      ...check.headers,
-      Connection: 'close',
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(check.message),
-    });
-    res.end(check.message);
-    return;
-  }
-  const body = 'Upgrade Required';
-  res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body), Upgrade: 'websocket' });
-  res.end(body);
+  if (check !== null && !check.ok) return { status: check.status, message: check.message, headers: check.headers ?? {} };
+  return { status: 426, message: 'Upgrade Required', headers: { 'Content-Type': 'text/plain', Upgrade: 'websocket' } };
 }
 
 /** Sockets some WebSocketServer took on, and the `upgrade` listeners that WebSocketServers added. */

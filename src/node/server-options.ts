@@ -33,7 +33,10 @@ export type HandleProtocols = (protocols: Set<string>, req: IncomingMessage) => 
 
 /** Options of `new WebSocketServer(options)`, named as in the `ws` package. */
 export interface ServerOptions {
-  /** Port to listen on (the server creates its own HTTP server). */
+  /**
+   * Port to listen on. The server then listens itself, reading upgrade requests without
+   * `node:http`; plain HTTP requests get 426 Upgrade Required.
+   */
   port?: number;
   /** Host to bind when `port` is given. */
   host?: string;
@@ -65,6 +68,12 @@ export interface ServerOptions {
   clientTracking?: boolean;
   /** Milliseconds allowed for the upgrade request's headers and an asynchronous `verifyClient` (default 10,000). */
   handshakeTimeout?: number;
+  /**
+   * Largest upgrade request head (request line and headers) accepted by the server created for
+   * `port`, in bytes; larger heads get 431. Default 16,384, as `node:http`. With `server`, the
+   * HTTP server's own limit applies.
+   */
+  maxHeaderSize?: number;
   /** Milliseconds to wait for a peer's half of the close handshake before destroying its socket (default 30,000). */
   closeTimeout?: number;
   /** Answer pings automatically (default `true`). */

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
+import { DEFAULT_MAX_HEADER_SIZE } from '../core/request-head.js';
 import { WebSocketError } from '../core/errors.js';
 import { acceptResponseLines, checkUpgradeRequest, formatResponseHead, isOriginAllowed, plainAcceptResponse } from '../core/handshake.js';
 import type { ExtensionOffer } from '../core/headers.js';
@@ -20,11 +21,11 @@ import {
   claimedSockets,
   headerValue,
   onHandshakeSocketError,
-  refuseHttp,
   refuseUnclaimed,
   upgradeListeners,
 } from './server-http.js';
 import { ServerRuntime } from './server-runtime.js';
+import { UpgradeFront } from './upgrade-front.js';
 import type { ServerStats } from './stats.js';
 import { WebSocket } from './websocket.js';
 
@@ -45,8 +46,10 @@ export class WebSocketServer extends EventEmitter {
   readonly clients: Set<WebSocket>;
   /** The options in effect. */
   readonly options: Readonly<ServerOptions>;
-  private httpServer: HttpServer | null = null;
-  private ownsServer = false;
+  /** The server listening for this one: its own (`port`) or the user's (`server`). */
+  private listener: NetServer | null = null;
+  /** The listener created for the `port` option. */
+  private front: UpgradeFront | null = null;
   private state = RUNNING;
   private detach: (() => void) | null = null;
   private readonly deflate: PerMessageDeflateOptions | null;
@@ -69,58 +72,75 @@ export class WebSocketServer extends EventEmitter {
     this.deflate = resolveDeflateOptions(options.perMessageDeflate, false);
     this.runtime = new ServerRuntime(options, this.clients, this.onClientClosed);
     if (hasPort) {
-      const server = createServer(refuseHttp);
-      const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-      // A slow upgrade request holds a socket; bound how long its headers may take.
-      if (timeout > 0) server.headersTimeout = timeout;
-      this.ownsServer = true;
-      this.bind(server);
-      server.listen(options.port, options.host, options.backlog, callback);
+      // Our own listener, without node:http: see upgrade-front.ts.
+      const front = new UpgradeFront({
+        handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+        onUpgrade: (req, socket, head) => this.takeUpgrade(req, socket, head, null),
+      });
+      this.front = front;
+      this.watch(front.server);
+      front.server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.server) {
-      this.bind(options.server as HttpServer);
+      const server = options.server as HttpServer;
+      this.watch(server);
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        this.takeUpgrade(req, socket, head, server);
+      };
+      upgradeListeners.add(onUpgrade);
+      server.on('upgrade', onUpgrade);
+      const unwatch = this.detach;
+      this.detach = () => {
+        unwatch?.();
+        server.off('upgrade', onUpgrade);
+      };
     }
   }
 
-  private bind(server: HttpServer): void {
-    this.httpServer = server;
+  /** Forwards the listener's `listening` and `error` events. */
+  private watch(server: NetServer): void {
+    this.listener = server;
     const onListening = (): void => {
       this.emit('listening');
     };
     const onError = (err: Error): void => {
       this.emit('error', err);
     };
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      if (!this.shouldHandle(req)) {
-        // Another WebSocketServer on the same HTTP server may own this path.
-        if (server.listenerCount('upgrade') === 1) {
-          this.runtime.metrics.refused(400);
-          abort(socket, 400, 'Unknown WebSocket path');
-        } else {
-          process.nextTick(refuseUnclaimed, server, socket);
-        }
-        return;
-      }
-      // Only another WebSocketServer's refuseUnclaimed looks at this, and only when there is one.
-      if (server.listenerCount('upgrade') > 1) claimedSockets.add(socket);
-      // A subclass that overrides handleUpgrade (as with ws) still gets every upgrade through it.
-      if (this.handleUpgrade === WebSocketServer.prototype.handleUpgrade) this.upgrade(req, socket, head, this.emitConnection, true);
-      else this.handleUpgrade(req, socket, head, this.emitConnection);
-    };
-    upgradeListeners.add(onUpgrade);
     server.on('listening', onListening);
     server.on('error', onError);
-    server.on('upgrade', onUpgrade);
     this.detach = () => {
       server.off('listening', onListening);
       server.off('error', onError);
-      server.off('upgrade', onUpgrade);
     };
+  }
+
+  /**
+   * An upgrade request from the listener: checks the path, then upgrades. `shared` is the user's
+   * HTTP server, whose `upgrade` event other listeners (other WebSocketServers) may also hear.
+   */
+  private takeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, shared: HttpServer | null): void {
+    const others = shared === null ? 0 : shared.listenerCount('upgrade') - 1;
+    if (!this.shouldHandle(req)) {
+      // Another WebSocketServer on the same HTTP server may own this path.
+      if (others === 0) {
+        this.runtime.metrics.refused(400);
+        abort(socket, 400, 'Unknown WebSocket path');
+      } else {
+        process.nextTick(refuseUnclaimed, shared, socket);
+      }
+      return;
+    }
+    // Only another WebSocketServer's refuseUnclaimed looks at this, and only when there is one.
+    if (others > 0) claimedSockets.add(socket);
+    // A subclass that overrides handleUpgrade (as with ws) still gets every upgrade through it.
+    if (this.handleUpgrade === WebSocketServer.prototype.handleUpgrade) this.upgrade(req, socket, head, this.emitConnection, true);
+    else this.handleUpgrade(req, socket, head, this.emitConnection);
   }
 
   /** The bound address (own or attached server); `null` in `noServer` mode. */
   address(): AddressInfo | string | null {
     if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
-    return this.httpServer?.address() ?? null;
+    return this.listener?.address() ?? null;
   }
 
   /** Whether this server handles the request; by default, checks the `path` option. */
@@ -348,10 +368,9 @@ export class WebSocketServer extends EventEmitter {
   private finishClose(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
-    const server = this.httpServer;
-    if (this.ownsServer && server !== null) {
-      server.closeIdleConnections();
-      server.close(() => this.emit('close'));
+    const front = this.front;
+    if (front !== null) {
+      front.close(() => this.emit('close'));
       return;
     }
     process.nextTick(() => this.emit('close'));
