@@ -188,26 +188,33 @@ function cellText(cell: Cell | undefined): string {
 const header = ['', 'scenario', 'unit', ...servers.map((s) => s.label)];
 const rows: string[][] = [header];
 for (const scenario of scenarios) {
-  const title = scenario.kind === 'memory' ? `${idleConns} idle conns: RSS added per conn` : scenario.title;
+  const title = scenario.kind === 'memory' ? `${idleConns} idle conns: RSS added per conn (15 s idle)` : scenario.title;
   const unit = `${scenario.unit}${scenario.higherIsBetter ? '' : ' (lower=better)'}`;
   rows.push([scenario.id, title, unit, ...servers.map((s) => (applies(scenario, s) ? cellText(summary[scenario.id]?.[s.id]) : 'n/a'))]);
-  if (scenario.kind === 'memory') rows.push(heapRow(scenario.id));
+  if (scenario.kind === 'memory') rows.push(...memoryRows(scenario.id));
 }
 
 /**
- * The JavaScript heap behind f's RSS figure, per connection after forced GCs: what the objects of
- * an idle connection retain, without the young generation V8 grows while the connections arrive
- * (part of RSS, about 2 kB per connection for every server, and the main source of f's spread).
+ * Rows under f, from the same runs: the JavaScript heap per connection after forced GCs (what the
+ * objects of an idle connection retain, stable to a few bytes), and the RSS read as soon as every
+ * connection was open, before V8 gave back the young generation it grew while they arrived.
  */
-function heapRow(id: string): string[] {
-  const heapOf = (server: string): number | null =>
-    median(records.filter((r) => r.scenario === id && r.server === server && r.value !== null).map((r) => r.extra.heapPerConnKb ?? NaN));
-  const base = heapOf('ws');
+function memoryRows(id: string): string[][] {
+  return [
+    extraRow(id, 'heapPerConnKb', '  of which JS heap per conn (after GC)'),
+    extraRow(id, 'burstRssPerConnKb', '  RSS per conn right after the burst'),
+  ];
+}
+
+function extraRow(id: string, key: string, label: string): string[] {
+  const valueOf = (server: string): number | null =>
+    median(records.filter((r) => r.scenario === id && r.server === server && r.value !== null).map((r) => r.extra[key] ?? NaN));
+  const base = valueOf('ws');
   const cells = servers.map((s) => {
-    const v = heapOf(s.id);
+    const v = valueOf(s.id);
     return v === null ? '-' : `${formatValue(v)}${base ? ` x${(v / base).toFixed(2)}` : ''}`;
   });
-  return ['', '  of which JS heap per conn (after GC)', 'kB/conn (lower=better)', ...cells];
+  return ['', label, 'kB/conn (lower=better)', ...cells];
 }
 const cpuRows: string[][] = [['', 'server CPU % (median) / load generator CPU % (max; h: deflate driver)', '', ...servers.map((s) => s.label)]];
 for (const scenario of scenarios) {
