@@ -79,26 +79,20 @@ export class WebSocketServer extends EventEmitter {
         onUpgrade: (req, socket, head) => this.takeUpgrade(req, socket, head, null),
       });
       this.front = front;
-      this.watch(front.server);
+      this.watch(front.server, null);
       front.server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.server) {
       const server = options.server as HttpServer;
-      this.watch(server);
       const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
         this.takeUpgrade(req, socket, head, server);
       };
       upgradeListeners.add(onUpgrade);
-      server.on('upgrade', onUpgrade);
-      const unwatch = this.detach;
-      this.detach = () => {
-        unwatch?.();
-        server.off('upgrade', onUpgrade);
-      };
+      this.watch(server, onUpgrade);
     }
   }
 
-  /** Forwards the listener's `listening` and `error` events. */
-  private watch(server: NetServer): void {
+  /** Forwards the listener's `listening` and `error` events, and takes a shared server's upgrades. */
+  private watch(server: NetServer, onUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null): void {
     this.listener = server;
     const onListening = (): void => {
       this.emit('listening');
@@ -108,9 +102,11 @@ export class WebSocketServer extends EventEmitter {
     };
     server.on('listening', onListening);
     server.on('error', onError);
+    if (onUpgrade !== null) server.on('upgrade', onUpgrade);
     this.detach = () => {
       server.off('listening', onListening);
       server.off('error', onError);
+      if (onUpgrade !== null) server.off('upgrade', onUpgrade);
     };
   }
 

@@ -94,15 +94,15 @@ export class UpgradeFront {
   }
 
   private receive(socket: Socket, chunk: Buffer): void {
+    const max = this.options.maxHeaderSize;
     let data = chunk;
     let searched = 0;
     const held = this.held?.get(socket);
     if (held !== undefined) {
       searched = held.length;
-      data = append(held, chunk, this.options.maxHeaderSize);
+      data = append(held, chunk, max);
     }
     const end = findHeadEnd(data, searched);
-    const max = this.options.maxHeaderSize;
     if (end === -1) {
       if (data.length > max) {
         this.release(socket);
