@@ -46,8 +46,8 @@ export function findHeadEnd(data: Buffer, from: number): number {
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
-// A request target: visible ASCII and bytes >= 0x80, no space or control (RFC 9112 §3.2).
-const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+// A request target: visible ASCII only (RFC 9112 §3.2, RFC 3986: other bytes are percent-encoded).
+const TARGET = /^[\x21-\x7e]+$/;
 // A field value: visible characters, space and tab; no other control (RFC 9110 §5.5).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 

@@ -68,6 +68,7 @@ describe('parseRequestHead', () => {
     ['a non-digit version', 'GET / HTTP/1.x'],
     ['a method that is not a token', 'G(T / HTTP/1.1'],
     ['a control character in the target', 'GET /a\x01b HTTP/1.1'],
+    ['a byte above 0x7f in the target', 'GET /caf\xe9 HTTP/1.1'],
     ['a tab in the target', 'GET /a\tb HTTP/1.1'],
     ['a field without a colon', 'GET / HTTP/1.1\r\nHost example.com'],
     ['a space before the colon', 'GET / HTTP/1.1\r\nHost : example.com'],
