@@ -27,17 +27,29 @@ export function hx(data: string | Uint8Array): string {
   return (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).toString('hex');
 }
 
-/** Deterministic pseudo-random bytes (mulberry32), so failures are reproducible. */
-export function pseudoRandomBytes(n: number, seed = 1): Buffer {
+/** A deterministic generator of 32-bit unsigned integers (mulberry32), so failures are reproducible. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (t ^ (t >>> 14)) & 0xff;
-  }
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** Deterministic numbers in [0, 1) from {@link mulberry32}. */
+export function prng(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
+}
+
+/** Deterministic pseudo-random bytes (mulberry32), so failures are reproducible. */
+export function pseudoRandomBytes(n: number, seed = 1): Buffer {
+  const next = mulberry32(seed);
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = next() & 0xff;
   return out;
 }
 

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maskBytewise, maskInPlace, maskInto, setSimdMasking, writeMaskKey } from '../../src/core/mask.js';
 import { simdKernel } from '../../src/core/mask-simd.js';
-
-/** Deterministic bytes (mulberry32), so a failure is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers.js';
 
 function randomBytes(n: number, rand: () => number): Uint8Array {
   const out = new Uint8Array(n);

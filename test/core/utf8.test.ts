@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Utf8Validator, isValidUtf8, isValidUtf8Js } from '../../src/core/utf8.js';
+import { prng } from './helpers.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -274,18 +275,6 @@ describe('Utf8Validator', () => {
     expect(v.write(bytes, 0, bytes.length)).toBe(false);
   });
 });
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TRICKY = [0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
 const encoder = new TextEncoder();

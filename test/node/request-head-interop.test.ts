@@ -11,6 +11,7 @@ import http, { type IncomingMessage } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { UpgradeFront } from '../../src/node/upgrade-front.js';
 import { listen, onCleanup, runCleanups, TIMEOUT, withTimeout } from './helpers.js';
+import { prng } from '../core/helpers.js';
 
 afterEach(runCleanups);
 
@@ -25,18 +26,6 @@ function describeRequest(req: IncomingMessage): Outcome {
     version: req.httpVersion,
     raw: [...req.rawHeaders],
     headers: { ...req.headers },
-  };
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
