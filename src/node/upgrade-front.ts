@@ -49,7 +49,6 @@ export class UpgradeFront {
   /**
    * Connections whose head has not arrived yet, with the time they must have it by: one map
    * entry and one shared sweep instead of a timer and a `close` listener per connection.
-   * Entries are in deadline order, since every connection gets the same timeout.
    */
   private readonly waiting = new Map<Socket, number>();
   /** Heads split across reads (rare: clients send the head in one write). */
