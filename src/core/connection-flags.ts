@@ -19,6 +19,7 @@ const FLAG_USER_PAUSED = 256;
 const FLAG_ENDED = 512;
 const FLAG_FAILED = 1024;
 const FLAG_END_REQUESTED = 2048;
+const FLAG_INPUT_ENDING = 4096;
 
 /** Boolean state of a connection, one bit each, behind ordinary accessors. @internal */
 export class ConnectionFlags {
@@ -131,5 +132,14 @@ export class ConnectionFlags {
 
   protected set endRequested(value: boolean) {
     this.flags = value ? this.flags | FLAG_END_REQUESTED : this.flags & ~FLAG_END_REQUESTED;
+  }
+
+  /** The input ended while received bytes were still held (a decode in flight): they are being delivered first. */
+  protected get inputEnding(): boolean {
+    return (this.flags & FLAG_INPUT_ENDING) !== 0;
+  }
+
+  protected set inputEnding(value: boolean) {
+    this.flags = value ? this.flags | FLAG_INPUT_ENDING : this.flags & ~FLAG_INPUT_ENDING;
   }
 }

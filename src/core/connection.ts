@@ -37,6 +37,11 @@ export interface ConnectionHandler {
   awaitClose(): void;
   /** Stop (false) or restart (true) reading from the transport; used while a message is decoded. */
   setReading(reading: boolean): void;
+  /**
+   * Optional: the input that was still held when {@link Connection.receiveEnd} returned `false`
+   * has now been delivered, and the connection is closed.
+   */
+  inputFinished?(): void;
 }
 
 /** Settings of a {@link Connection}. */
@@ -147,14 +152,44 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     }
   }
 
-  /** The transport ended: no close frame can arrive any more. */
-  receiveEnd(): void {
-    if (this.ended) return;
+  /**
+   * The transport's input ended (the peer's FIN, or the socket closed): nothing more will arrive,
+   * and nothing more can be sent. Bytes already received are still delivered first, in wire
+   * order and even while paused (nothing is left to slow down): a message waiting for its
+   * decode, and the frames held behind it (the peer's close frame among them), were sent before
+   * the end. Returns `true` when the connection is closed now; `false` when held input is still
+   * being delivered, after which {@link ConnectionHandler.inputFinished} is called.
+   */
+  receiveEnd(): boolean {
+    if (this.ended) return true;
+    if (this.inputEnding) return false;
+    // Sends waiting for the extension can no longer go anywhere.
+    this.failQueuedSends();
+    if (!this.parser.stopped && (this.decoding || this.parser.pendingBytes > 0)) {
+      this.inputEnding = true;
+      this.resumeParser();
+      this.checkInputDrained();
+      return this.ended;
+    }
+    this.finishInput();
+    return true;
+  }
+
+  /** Closes the connection for good once no received input is left to deliver. */
+  private finishInput(): void {
+    const deferred = this.inputEnding;
+    this.inputEnding = false;
     this.ended = true;
     this.parser.stop();
     this.assembler.reset();
     this.stateValue = ConnectionState.Closed;
     this.disposeExtension();
+    if (deferred) this.handler.inputFinished?.();
+  }
+
+  /** After held input was delivered at the end of the input: finish when none is left. */
+  private checkInputDrained(): void {
+    if (this.inputEnding && !this.decoding && (this.parser.stopped || this.parser.pendingBytes === 0)) this.finishInput();
   }
 
   /** Stops delivering messages; input is held until {@link resume}. */
@@ -204,6 +239,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
       this.handler.onMessage(out, isBinary);
       this.handler.setReading(true);
       this.resumeParser();
+      this.checkInputDrained();
     });
   }
 
@@ -236,6 +272,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
       this.queueClose(payload, undefined);
     }
     this.afterCloseExchanged();
+    this.checkInputDrained();
   }
 
   private afterCloseExchanged(): void {
@@ -245,7 +282,8 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   }
 
   private resumeParser(): void {
-    if (this.userPaused || this.decoding) return;
+    // Once the input ended, held input is delivered whatever the application's pause.
+    if ((this.userPaused && !this.inputEnding) || this.decoding) return;
     try {
       this.parser.resume();
     } catch (err) {
@@ -292,6 +330,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.handler.onProtocolError(err);
     this.endRequested = false;
     this.handler.endTransport();
+    this.checkInputDrained();
   }
 
   /** Ends the transport once every queued frame (the close frame last) has been written. */
@@ -307,7 +346,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
    * open the callback receives an error.
    */
   send(data: Buffer, flags: SendFlags, cb?: SendCallback): void {
-    if (this.stateValue !== ConnectionState.Open || this.closeSent) {
+    if (this.stateValue !== ConnectionState.Open || this.closeSent || this.inputEnding) {
       if (cb) queueMicrotask(() => cb(notOpen()));
       return;
     }
@@ -339,7 +378,9 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
    * interleaved with another).
    */
   sendFramed(frames: readonly Buffer[], cb?: SendCallback): boolean {
-    if (this.stateValue !== ConnectionState.Open || this.closeSent || this.masked || this.sendingFragments) return false;
+    if (this.stateValue !== ConnectionState.Open || this.closeSent || this.inputEnding || this.masked || this.sendingFragments) {
+      return false;
+    }
     if (this.queue !== null || this.encoding) {
       (this.queue ??= []).push({ opcode: Opcode.Binary, data: EMPTY_PAYLOAD, fin: true, compress: false, cb, framed: frames });
       this.drainQueue();
@@ -357,7 +398,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 
   /** Sends a ping (payload at most 125 bytes; checked by the caller). */
   ping(data: Buffer, cb?: SendCallback): void {
-    if (this.closeSent || this.stateValue === ConnectionState.Closed) {
+    if (this.closeSent || this.inputEnding || this.stateValue === ConnectionState.Closed) {
       if (cb) queueMicrotask(() => cb(notOpen()));
       return;
     }
@@ -366,7 +407,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 
   /** Sends a pong (payload at most 125 bytes; checked by the caller). */
   pong(data: Buffer, cb?: SendCallback): void {
-    if (this.closeSent || this.stateValue === ConnectionState.Closed) {
+    if (this.closeSent || this.inputEnding || this.stateValue === ConnectionState.Closed) {
       if (cb) queueMicrotask(() => cb(notOpen()));
       return;
     }
@@ -420,7 +461,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
       this.encoding = true;
       extension.encode(item.data, item.fin, (err, encoded) => {
         this.encoding = false;
-        if (this.failed || this.stateValue === ConnectionState.Closed) {
+        if (this.failed || this.stateValue === ConnectionState.Closed || this.inputEnding) {
           item.cb?.(err ?? notOpen());
           return;
         }
@@ -456,12 +497,17 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     else handler.write(buffer.subarray(start, end), cb);
   }
 
-  private disposeExtension(): void {
+  /** Fails every send still waiting behind the extension (the output side is gone). */
+  private failQueuedSends(): void {
     const pending = this.queue;
     this.queue = null;
     if (pending) {
       for (const item of pending) item.cb?.(notOpen());
     }
+  }
+
+  private disposeExtension(): void {
+    this.failQueuedSends();
     this.extension?.dispose();
   }
 }

@@ -44,6 +44,8 @@ export class Transport implements ConnectionHandler {
   private reading = true;
   private userPaused = false;
   private closed = false;
+  /** The socket closed while received input was still being delivered: report once it is. */
+  private closeReportPending = false;
   /** @internal Outbound queue (send-scheduler.ts), created when the socket is full or a message is large. */
   scheduler: SendScheduler | null = null;
   /** @internal Toolkit hooks (statistics, heartbeat, limits); `null` when none is enabled. */
@@ -97,7 +99,7 @@ export class Transport implements ConnectionHandler {
 
   write(data: Buffer, cb?: SendCallback): void {
     const socket = this.socket;
-    if (this.closed || socket.destroyed) {
+    if (this.closed || socket.destroyed || socket.writableEnded) {
       if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
       return;
     }
@@ -106,7 +108,8 @@ export class Transport implements ConnectionHandler {
   }
 
   writeRange(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
-    if (this.closed || this.socket.destroyed) {
+    const socket = this.socket;
+    if (this.closed || socket.destroyed || socket.writableEnded) {
       if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
       return;
     }
@@ -153,6 +156,11 @@ export class Transport implements ConnectionHandler {
 
   onProtocolError(err: WebSocketError): void {
     if (this.localClose === null) this.localClose = protocolCloseReason(err);
+    // Nothing more is parsed, but reading must go on (even if paused by a decode or by the
+    // application) so that the peer's FIN is seen and the close completes without the timer.
+    this.reading = true;
+    this.userPaused = false;
+    this.applyReading();
     publishError(this.owner, this.connection.role, err, this.localClose);
     this.owner.onTransportError(err);
   }
@@ -240,6 +248,14 @@ export class Transport implements ConnectionHandler {
     this.socket.destroy();
   }
 
+  /** @internal The received input held at the end has been delivered (see Connection.receiveEnd). */
+  inputFinished(): void {
+    if (this.closeReportPending) {
+      this.closeReportPending = false;
+      this.reportClosed();
+    }
+  }
+
   /** @internal The socket closed. */
   onClose(): void {
     if (this.closed) return;
@@ -249,7 +265,24 @@ export class Transport implements ConnectionHandler {
     const scheduler = this.scheduler;
     if (scheduler !== null && !scheduler.idle) scheduler.discard(new Error('The socket is closed'), false);
     const connection = this.connection;
-    connection.receiveEnd();
+    // Bytes the socket received while we were not reading (paused for a decode or by the
+    // application) are still in its buffer: they were sent before the end, so parse them too.
+    const socket = this.socket;
+    socket.off('data', onSocketData);
+    for (let chunk: Buffer | null; socket.readableLength > 0 && (chunk = socket.read() as Buffer | null) !== null; ) {
+      connection.receive(chunk);
+    }
+    // A message still being decoded, and the frames behind it, are delivered before `close`.
+    if (!connection.receiveEnd()) {
+      this.closeReportPending = true;
+      return;
+    }
+    this.reportClosed();
+  }
+
+  /** Reports the end of the connection, with the peer's close code if its close frame arrived. */
+  private reportClosed(): void {
+    const connection = this.connection;
     const clean = connection.closeSent && connection.closeReceived;
     const code = connection.closeReceived ? connection.closeCode : CloseCode.Abnormal;
     // Without the peer's close frame, the reason says which policy of ours ended it, if one did.

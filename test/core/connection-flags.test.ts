@@ -13,6 +13,7 @@ const WRITABLE = [
   'ended',
   'failed',
   'endRequested',
+  'inputEnding',
 ] as const;
 type Writable = (typeof WRITABLE)[number];
 

@@ -411,6 +411,7 @@ export type ConnEvent =
   | { type: 'endTransport' }
   | { type: 'awaitClose' }
   | { type: 'setReading'; reading: boolean }
+  | { type: 'inputFinished' }
   | ErrorEvent;
 
 /** Hooks run after the matching event was recorded. */
@@ -482,6 +483,10 @@ export class RecordingHandler implements ConnectionHandler {
 
   setReading(reading: boolean): void {
     this.events.push({ type: 'setReading', reading });
+  }
+
+  inputFinished(): void {
+    this.events.push({ type: 'inputFinished' });
   }
 
   /** All bytes written so far. */
