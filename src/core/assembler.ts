@@ -21,6 +21,8 @@ export interface AssemblerOptions {
   maxPayload: number;
   /** Most frames one message may be split into (1009 beyond it). */
   maxFragments: number;
+  /** Do not check text as UTF-8 (the `skipUTF8Validation` option; default false). */
+  skipUtf8Validation?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -37,6 +39,7 @@ export class Assembler implements FrameSink {
   private readonly sink: MessageSink;
   private readonly maxPayload: number;
   private readonly maxFragments: number;
+  private readonly checkUtf8: boolean;
 
   /** Opcode of the message in progress; 0 when none is open. */
   private messageOpcode = 0;
@@ -68,6 +71,7 @@ export class Assembler implements FrameSink {
     this.sink = sink;
     this.maxPayload = options.maxPayload;
     this.maxFragments = options.maxFragments;
+    this.checkUtf8 = options.skipUtf8Validation !== true;
   }
 
   /** Bytes currently held for an incomplete message. */
@@ -112,7 +116,7 @@ export class Assembler implements FrameSink {
       }
       this.messageOpcode = opcode;
       this.compressed = (rsv & RSV1) !== 0;
-      this.validateText = opcode === Opcode.Text && !this.compressed;
+      this.validateText = opcode === Opcode.Text && !this.compressed && this.checkUtf8;
       this.fragments = 0;
       this.messageLength = 0;
       if (this.validateText && !fin) {

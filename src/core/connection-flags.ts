@@ -20,14 +20,22 @@ const FLAG_ENDED = 512;
 const FLAG_FAILED = 1024;
 const FLAG_END_REQUESTED = 2048;
 const FLAG_INPUT_ENDING = 4096;
+const FLAG_SKIP_UTF8 = 8192;
+const FLAG_HELD = 16384;
 
 /** Boolean state of a connection, one bit each, behind ordinary accessors. @internal */
 export class ConnectionFlags {
   private flags = 0;
 
-  constructor(masked: boolean, autoPong: boolean) {
+  constructor(masked: boolean, autoPong: boolean, skipUtf8Validation = false) {
     if (masked) this.flags |= FLAG_MASKED;
     if (autoPong) this.flags |= FLAG_AUTO_PONG;
+    if (skipUtf8Validation) this.flags |= FLAG_SKIP_UTF8;
+  }
+
+  /** Received text and close reasons are not checked as UTF-8 (the `skipUTF8Validation` option). */
+  protected get skipUtf8Validation(): boolean {
+    return (this.flags & FLAG_SKIP_UTF8) !== 0;
   }
 
   /** Frames we send are masked (client role). */
@@ -141,5 +149,14 @@ export class ConnectionFlags {
 
   protected set inputEnding(value: boolean) {
     this.flags = value ? this.flags | FLAG_INPUT_ENDING : this.flags & ~FLAG_INPUT_ENDING;
+  }
+
+  /** The binding holds input between two events (see Connection.hold). */
+  protected get held(): boolean {
+    return (this.flags & FLAG_HELD) !== 0;
+  }
+
+  protected set held(value: boolean) {
+    this.flags = value ? this.flags | FLAG_HELD : this.flags & ~FLAG_HELD;
   }
 }

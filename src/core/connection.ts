@@ -6,6 +6,7 @@ import type { MessageExtension } from './extension.js';
 import { ConnectionFlags } from './connection-flags.js';
 import { encodeFrame, type FrameOutput } from './frame-encoder.js';
 import { FrameParser } from './frame-parser.js';
+import type { MaskGenerator } from './mask.js';
 import { isValidUtf8 } from './utf8.js';
 
 /** Which end of the connection this is. */
@@ -55,6 +56,12 @@ export interface ConnectionOptions {
   autoPong?: boolean;
   /** The negotiated extension, if any. */
   extension?: MessageExtension | null;
+  /** Do not check received text and close reasons as UTF-8 (default false). */
+  skipUTF8Validation?: boolean;
+  /** Most input chunks held while paused; one more fails with 1008 (default: no limit). */
+  maxBufferedChunks?: number;
+  /** Fills the masking key of each frame (client role) instead of the CSPRNG. */
+  generateMask?: MaskGenerator | null;
 }
 
 /** Send flags for {@link Connection.send}. */
@@ -95,6 +102,8 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   private readonly assembler: Assembler;
   private readonly maxPayload: number;
   private readonly extension: MessageExtension | null;
+  /** FrameOutput: the `generateMask` option, `null` for random keys. */
+  readonly maskGenerator: MaskGenerator | null;
 
   private stateValue: ConnectionState = ConnectionState.Open;
   /** Close code and reason from the peer's close frame. */
@@ -105,19 +114,22 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   private queue: QueuedSend[] | null = null;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
-    super(options.role === 'client', options.autoPong ?? true);
+    super(options.role === 'client', options.autoPong ?? true, options.skipUTF8Validation === true);
     this.role = options.role;
     this.handler = handler;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.extension = options.extension ?? null;
+    this.maskGenerator = options.role === 'client' ? (options.generateMask ?? null) : null;
     this.assembler = new Assembler(this, {
       maxPayload: this.maxPayload,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      skipUtf8Validation: options.skipUTF8Validation === true,
     });
     this.parser = new FrameParser(this.assembler, {
       expectMasked: options.role === 'server',
       maxFrameLength: this.maxPayload,
       allowedRsv: this.extension?.rsv ?? 0,
+      maxHeldChunks: options.maxBufferedChunks ?? Infinity,
     });
   }
 
@@ -134,6 +146,15 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   /** The negotiated extension, if any. */
   get negotiatedExtension(): MessageExtension | null {
     return this.extension;
+  }
+
+  /** Bytes of sends waiting behind the extension (compression) and not yet encoded. */
+  get queuedBytes(): number {
+    const queue = this.queue;
+    if (queue === null) return 0;
+    let bytes = 0;
+    for (const item of queue) bytes += item.framed === undefined ? item.data.length : framedLength(item.framed);
+    return bytes;
   }
 
   /** Bytes received and held: a partial message plus input held while paused. */
@@ -165,7 +186,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     if (this.inputEnding) return false;
     // Sends waiting for the extension can no longer go anywhere.
     this.failQueuedSends();
-    if (!this.parser.stopped && (this.decoding || this.parser.pendingBytes > 0)) {
+    if (!this.parser.stopped && (this.decoding || this.held || this.parser.pendingBytes > 0)) {
       this.inputEnding = true;
       this.resumeParser();
       this.checkInputDrained();
@@ -189,7 +210,9 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 
   /** After held input was delivered at the end of the input: finish when none is left. */
   private checkInputDrained(): void {
-    if (this.inputEnding && !this.decoding && (this.parser.stopped || this.parser.pendingBytes === 0)) this.finishInput();
+    if (this.inputEnding && !this.decoding && (this.parser.stopped || (!this.held && this.parser.pendingBytes === 0))) {
+      this.finishInput();
+    }
   }
 
   /** Stops delivering messages; input is held until {@link resume}. */
@@ -207,6 +230,23 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   /** `true` while {@link pause} is in effect. */
   get isPaused(): boolean {
     return this.userPaused;
+  }
+
+  /**
+   * Holds input after the event being delivered, until {@link release}: lets the binding pace
+   * events (one per turn of its event loop). Independent of {@link pause}.
+   */
+  hold(): void {
+    this.held = true;
+    this.parser.pause();
+  }
+
+  /** Ends a {@link hold}: held input is delivered again. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.resumeParser();
+    this.checkInputDrained();
   }
 
   /** @internal MessageSink: a complete message from the assembler. */
@@ -232,7 +272,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
         return;
       }
       const out = decoded ?? Buffer.alloc(0);
-      if (!isBinary && !isValidUtf8(out)) {
+      if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(out)) {
         this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 in text message'));
         return;
       }
@@ -257,7 +297,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   }
 
   private receiveClose(payload: Buffer): void {
-    const { code, reason } = parseClosePayload(payload);
+    const { code, reason } = parseClosePayload(payload, this.skipUtf8Validation);
     this.closeReceived = true;
     this.closeCode = code;
     this.closeReason = reason;
@@ -283,7 +323,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 
   private resumeParser(): void {
     // Once the input ended, held input is delivered whatever the application's pause.
-    if ((this.userPaused && !this.inputEnding) || this.decoding) return;
+    if ((this.userPaused && !this.inputEnding) || this.decoding || this.held) return;
     try {
       this.parser.resume();
     } catch (err) {
@@ -513,6 +553,12 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 }
 
 const EMPTY_PAYLOAD = Buffer.alloc(0);
+
+function framedLength(frames: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.length;
+  return bytes;
+}
 
 function notOpen(): WebSocketError {
   return new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');

@@ -1,4 +1,4 @@
-import { maskInto, writeMaskKey } from './mask.js';
+import { type MaskGenerator, maskInto, writeMaskKey } from './mask.js';
 import { MAX_SLAB_FRAME, frameSlab, reserveFrame } from './slab.js';
 
 /**
@@ -23,6 +23,8 @@ export interface FrameOutput {
    * join consecutive frames of a shared slab without creating a view per frame.
    */
   writeRange?(buffer: Buffer, start: number, end: number, cb?: (err?: Error | null) => void): void;
+  /** Optional: fills the masking key of each masked frame instead of the CSPRNG. */
+  readonly maskGenerator?: MaskGenerator | null;
 }
 
 /** Size of a frame header for a payload of `length` bytes (RFC 6455 §5.2). */
@@ -32,7 +34,8 @@ export function headerSize(length: number, masked: boolean): number {
 
 /**
  * Writes a frame header at `target[offset]` and returns the offset after it. `rsv` holds the
- * RSV bits as on the wire (e.g. 0x40). When `masked`, a fresh mask key ends the header.
+ * RSV bits as on the wire (e.g. 0x40). When `masked`, a fresh mask key ends the header (from
+ * `generateMask` when given).
  */
 export function writeHeader(
   target: Buffer,
@@ -42,6 +45,7 @@ export function writeHeader(
   rsv: number,
   length: number,
   masked: boolean,
+  generateMask?: MaskGenerator | null,
 ): number {
   target[offset] = (fin ? 0x80 : 0) | rsv | opcode;
   const maskBit = masked ? 0x80 : 0;
@@ -60,7 +64,7 @@ export function writeHeader(
     p += 8;
   }
   if (masked) {
-    writeMaskKey(target, p);
+    writeMaskKey(target, p, generateMask);
     p += 4;
   }
   return p;
@@ -87,14 +91,14 @@ export function encodeFrame(
     const slab = frameSlab.buffer;
     const start = frameSlab.offset;
     frameSlab.offset = start + total;
-    fillFrame(slab, start, opcode, payload, fin, rsv, masked, size);
+    fillFrame(slab, start, opcode, payload, fin, rsv, masked, size, out);
     if (out.writeRange) out.writeRange(slab, start, start + total, cb);
     else out.write(slab.subarray(start, start + total), cb);
     return total;
   }
   if (masked || length <= COALESCE_LIMIT) {
     const frame = Buffer.allocUnsafe(total);
-    fillFrame(frame, 0, opcode, payload, fin, rsv, masked, size);
+    fillFrame(frame, 0, opcode, payload, fin, rsv, masked, size, out);
     out.write(frame, cb);
     return total;
   }
@@ -115,9 +119,10 @@ function fillFrame(
   rsv: number,
   masked: boolean,
   size: number,
+  out: FrameOutput,
 ): void {
   const length = payload.length;
-  writeHeader(target, start, opcode, fin, rsv, length, masked);
+  writeHeader(target, start, opcode, fin, rsv, length, masked, masked ? out.maskGenerator : null);
   const body = start + size;
   if (masked) {
     const k = body - 4;

@@ -28,6 +28,11 @@ export interface FrameParserOptions {
   maxFrameLength: number;
   /** RSV bits owned by negotiated extensions (e.g. 0x40 for permessage-deflate). */
   allowedRsv?: number;
+  /**
+   * Most input chunks held while paused (the `maxBufferedChunks` option); one more fails with
+   * 1008. Default: no limit (the binding stops reading while paused).
+   */
+  maxHeldChunks?: number;
 }
 
 const STATE_HEADER = 0;
@@ -53,6 +58,7 @@ export class FrameParser {
   private readonly expectMasked: boolean;
   private maxFrameLength: number;
   private allowedRsv: number;
+  private readonly maxHeldChunks: number;
 
   private state = STATE_HEADER;
   /** Header bytes carried over when a header spans chunks (rare: allocated on first use). */
@@ -76,6 +82,7 @@ export class FrameParser {
     this.expectMasked = options.expectMasked;
     this.maxFrameLength = options.maxFrameLength;
     this.allowedRsv = options.allowedRsv ?? 0;
+    this.maxHeldChunks = options.maxHeldChunks ?? Infinity;
   }
 
   /** Changes which RSV bits are accepted (after extension negotiation). */
@@ -118,6 +125,20 @@ export class FrameParser {
     return this.pending;
   }
 
+  /** Holds a chunk behind the input already held, within `maxHeldChunks`. */
+  private hold(chunk: Buffer): void {
+    const held = this.held();
+    if (held.length >= this.maxHeldChunks) {
+      this.stop();
+      throw new ProtocolError(
+        'WS_ERR_TOO_MANY_BUFFERED_PARTS',
+        CloseCode.PolicyViolation,
+        `More than ${this.maxHeldChunks} chunks of input held while paused`,
+      );
+    }
+    held.push(chunk);
+  }
+
   /** Parses held input in order until paused, stopped or done. */
   private drain(): void {
     while (!this.paused && this.state !== STATE_DEAD && this.pending.length > 0) {
@@ -145,7 +166,7 @@ export class FrameParser {
     if (this.state === STATE_DEAD || chunk.length === 0) return;
     if (this.paused || this.parsing || this.pending.length > 0) {
       // Keep wire order: behind held input, or behind the chunk a sink callback is inside of.
-      this.held().push(chunk);
+      this.hold(chunk);
       if (!this.paused && !this.parsing) this.drain();
       return;
     }

@@ -1,14 +1,45 @@
 import type { PerMessageDeflateOptions } from '../deflate/options.js';
 import type { HeartbeatOptions } from './heartbeat.js';
-import type { Agent, ClientRequestArgs, IncomingMessage } from 'node:http';
+import type { Agent, ClientRequest, ClientRequestArgs, IncomingMessage } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
+import type { WebSocket } from './websocket.js';
 
 /** Options of `new WebSocket(url, protocols, options)`, named as in the `ws` package. */
 export interface ClientOptions extends SecureContextOptions {
   /** Milliseconds allowed for the opening handshake (default 30,000; 0 disables). */
   handshakeTimeout?: number;
+  /** Subprotocols to offer, when the constructor's second argument is this options object (as in `ws`). */
+  protocols?: string | string[];
   /** Largest message accepted, in bytes (default 1 MiB). */
   maxPayload?: number;
+  /** Most frames one message may be split into (default 1,048,576; memory is bounded by `maxPayload`). */
+  maxFragments?: number;
+  /**
+   * Most socket reads held unparsed while reading is paused (by `pause()` or a decode); beyond
+   * it the connection closes with 1008 (`WS_ERR_TOO_MANY_BUFFERED_PARTS`). Default 262,144, as
+   * in `ws`; reading stops while paused, so only the reads already under way are ever held.
+   */
+  maxBufferedChunks?: number;
+  /**
+   * Skip UTF-8 validation of text messages and close reasons (default `false`). Only for peers
+   * whose text is known to be valid: invalid text then reaches listeners as it came.
+   */
+  skipUTF8Validation?: boolean;
+  /**
+   * Emit several `message`, `ping` and `pong` events in the same tick (default `true`, as in
+   * `ws` 8). `false` emits at most one per turn of the event loop, as browsers do.
+   */
+  allowSynchronousEvents?: boolean;
+  /**
+   * Fills the 4-byte masking key of each frame (default: random bytes from the CSPRNG, as
+   * RFC 6455 §5.3 requires). Only for testing or for peers on a trusted path.
+   */
+  generateMask?: (mask: Buffer) => void;
+  /**
+   * Called with each upgrade request (the first and every redirect's) instead of `req.end()`:
+   * add headers, then call `req.end()` yourself.
+   */
+  finishRequest?: (req: ClientRequest, websocket: WebSocket) => void;
   /** Answer pings automatically (default `true`). */
   autoPong?: boolean;
   /** Milliseconds to wait for the server to end TCP after the close handshake (default 30,000). */
@@ -17,6 +48,11 @@ export interface ClientOptions extends SecureContextOptions {
   followRedirects?: boolean;
   /** Most redirects followed (default 10). */
   maxRedirects?: number;
+  /**
+   * Basic authentication, `user:password` (as `http.request`). Sent only to the first server
+   * and to redirects that keep its host and TLS, like the URL's userinfo.
+   */
+  auth?: string;
   /** Value of the `Origin` header. */
   origin?: string;
   /** Extra request headers. */

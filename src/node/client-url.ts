@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { WebSocketError } from '../core/errors.js';
 
 /** Where and how to send the opening handshake. */
 export interface DialTarget {
@@ -35,7 +34,7 @@ export interface DialTarget {
  *
  * @param address - the address, absolute, or relative to `base` (a redirect's `Location`)
  * @param base - the URL a relative `address` is resolved against
- * @throws WebSocketError `WS_ERR_INVALID_URL` when the address is not a usable WebSocket URL
+ * @throws SyntaxError with code `WS_ERR_INVALID_URL` when the address is not a usable WebSocket URL
  */
 export function parseAddress(address: string | URL, base?: URL): DialTarget {
   let url: URL;
@@ -116,8 +115,11 @@ function decode(s: string): string {
   }
 }
 
-function invalid(message: string): WebSocketError {
-  return new WebSocketError('WS_ERR_INVALID_URL', message);
+/** An unusable address: a `SyntaxError`, as `ws` and the WHATWG API throw, with our stable code. */
+export type InvalidUrlError = SyntaxError & { code: 'WS_ERR_INVALID_URL' };
+
+function invalid(message: string): InvalidUrlError {
+  return Object.assign(new SyntaxError(message), { code: 'WS_ERR_INVALID_URL' as const });
 }
 
 /**
@@ -127,7 +129,7 @@ function invalid(message: string): WebSocketError {
  *
  * @param location - the `Location` header
  * @param current - the target that sent the redirect
- * @throws WebSocketError `WS_ERR_INVALID_URL` when the result is not a usable WebSocket URL
+ * @throws SyntaxError with code `WS_ERR_INVALID_URL` when the result is not a usable WebSocket URL
  */
 export function resolveLocation(location: string, current: DialTarget): DialTarget {
   if (current.socketPath !== undefined && location.startsWith('/') && !location.startsWith('//')) {

@@ -9,7 +9,6 @@ import http, { type ClientRequest, type ClientRequestArgs, type IncomingMessage,
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
 import { generateKey, verifyUpgradeResponse } from '../core/handshake.js';
 import { formatExtensions } from '../core/headers.js';
@@ -25,7 +24,7 @@ import { isToken } from '../core/headers.js';
 import { type DialTarget, parseAddress, resolveLocation } from './client-url.js';
 import type { ClientOptions } from './client-options.js';
 import { clientOpened, clientWatchConfig } from './client-watch.js';
-import { DEFAULT_CLOSE_TIMEOUT } from '../core/constants.js';
+import { type ConnectionSettings, resolveConnectionOptions } from './connection-options.js';
 import type { WebSocket } from './websocket.js';
 
 /** Default of {@link ClientOptions.handshakeTimeout} (milliseconds). */
@@ -47,7 +46,16 @@ const RESERVED = new Set([
 // Options of ours that `http.request` has no use for.
 const OWN_OPTIONS = [
   'handshakeTimeout',
+  'protocols',
   'maxPayload',
+  'maxFragments',
+  'maxBufferedChunks',
+  'skipUTF8Validation',
+  'allowSynchronousEvents',
+  'generateMask',
+  'finishRequest',
+  // Credentials are the dialer's: see Dialer.credentials.
+  'auth',
   'autoPong',
   'closeTimeout',
   'followRedirects',
@@ -73,18 +81,22 @@ const OWN_OPTIONS = [
  * @throws SyntaxError for an invalid or duplicated subprotocol
  * @throws RangeError for a `protocolVersion` other than 13
  */
-export function dial(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
+export function dial(ws: WebSocket, address: string | URL, protocols: readonly unknown[], options: ClientOptions): void {
   const version = options.protocolVersion ?? 13;
   // RFC 6455 §4.1 item 9: this library speaks version 13 only.
   if (version !== 13) throw new RangeError(`Unsupported protocol version: ${String(version)} (supported versions: 13)`);
   const target = parseAddress(address);
-  validateProtocols(protocols);
+  const offered = validateProtocols(protocols);
   clientWatchConfig(options);
+  const settings = resolveConnectionOptions(options);
+  if (options.finishRequest !== undefined && typeof options.finishRequest !== 'function') {
+    throw new TypeError('finishRequest must be a function');
+  }
   setUrl(ws, target.url.href);
-  new Dialer(ws, target, protocols, options).start();
+  new Dialer(ws, target, offered, options, settings).start();
 }
 
-function validateProtocols(protocols: readonly unknown[]): void {
+function validateProtocols(protocols: readonly unknown[]): string[] {
   // RFC 6455 §4.1 item 10: each subprotocol is a token, and none may repeat.
   const seen = new Set<string>();
   for (const protocol of protocols) {
@@ -93,6 +105,7 @@ function validateProtocols(protocols: readonly unknown[]): void {
     }
     seen.add(protocol);
   }
+  return [...seen];
 }
 
 /** Records the URL actually dialled (normalised, or after a redirect) as `ws.url`. */
@@ -105,10 +118,17 @@ class Dialer {
   private readonly ws: WebSocket;
   private readonly protocols: string[];
   private readonly options: ClientOptions;
+  private readonly settings: ConnectionSettings;
   private readonly first: DialTarget;
   /** User headers still to send; Authorization and Cookie are dropped on a cross-host redirect. */
   private headers: Array<[string, string | string[]]>;
-  /** Whether credentials (URL userinfo) may still be sent. */
+  /**
+   * Basic credentials of the first request: the URL's userinfo, else the `auth` option. They
+   * stay the ones sent across same-host redirects, even when a `Location` carries userinfo of
+   * its own (as in `ws` and curl).
+   */
+  private readonly credentials: string | undefined;
+  /** Whether credentials may still be sent (not after a redirect to another host or to `ws:`). */
   private sendAuth = true;
   private target: DialTarget;
   private key = '';
@@ -120,12 +140,14 @@ class Dialer {
   private settled = false;
   private readonly deflate: PerMessageDeflateOptions | null;
 
-  constructor(ws: WebSocket, target: DialTarget, protocols: string[], options: ClientOptions) {
+  constructor(ws: WebSocket, target: DialTarget, protocols: string[], options: ClientOptions, settings: ConnectionSettings) {
     this.ws = ws;
     this.protocols = protocols;
     this.options = options;
+    this.settings = settings;
     this.first = target;
     this.target = target;
+    this.credentials = target.auth ?? (typeof options.auth === 'string' ? options.auth : undefined);
     this.headers = Object.entries(options.headers ?? {}).filter(([name]) => !RESERVED.has(name.toLowerCase()));
     // permessage-deflate is offered by default, as `ws` does; `perMessageDeflate: false` turns it off.
     this.deflate = resolveDeflateOptions(options.perMessageDeflate, true);
@@ -140,7 +162,9 @@ class Dialer {
         this.fail(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', 'Opening handshake has timed out'));
       }, timeout);
     }
-    this.ws.abortHandshake = (err) => this.fail(err);
+    // close() or terminate() while CONNECTING: as in `ws`, the WebSocket is CLOSING at once and
+    // reports `error` and `close` on the next tick (a listener added right after still hears them).
+    this.ws.abortHandshake = (err) => this.fail(err, true);
   }
 
   /** Sends one upgrade request (the first, or one after a redirect). */
@@ -152,9 +176,13 @@ class Dialer {
     req.on('error', (err) => this.onRequestError(req, err));
     req.on('response', (res) => this.onResponse(req, res));
     req.on('upgrade', (res, socket: Socket, head: Buffer) => this.onUpgrade(req, res, socket, head));
-    // `ws` 8 semantics: listeners may inspect or remove headers before the request is sent.
+    // `ws` 8 semantics: listeners may inspect or remove headers before the request is sent. An
+    // exception thrown by a listener (or by createConnection above) propagates, as in `ws`.
     if (this.redirects > 0 && this.ws.listenerCount('redirect') > 0) this.ws.emit('redirect', target.url.href, req);
-    if (!this.settled) req.end();
+    if (this.settled) return;
+    const finish = this.options.finishRequest;
+    if (finish !== undefined) finish(req, this.ws);
+    else req.end();
   }
 
   private requestOptions(target: DialTarget): ClientRequestArgs {
@@ -169,9 +197,12 @@ class Dialer {
       path: target.path,
       headers: this.requestHeaders(),
     };
+    // The port as the URL spells it (a string; the default port as a number), as `ws` passes it
+    // on to `createConnection`.
     if (target.socketPath !== undefined) opts.socketPath = target.socketPath;
-    else opts.port = target.port;
-    if (target.auth !== undefined && this.sendAuth) opts.auth = target.auth;
+    else opts.port = target.url.port === '' ? target.defaultPort : (target.url.port as unknown as number);
+    const auth = this.sendAuth ? (this.credentials ?? target.auth) : undefined;
+    if (auth !== undefined) opts.auth = auth;
     // Without an agent, dial a dedicated socket: an upgraded connection is never pooled.
     if (opts.agent === undefined && opts.createConnection === undefined) {
       opts.createConnection = target.secure ? tlsConnect : netConnect;
@@ -224,16 +255,15 @@ class Dialer {
       this.fail(handshakeError(res, this.key, this.protocols));
       return;
     }
-    const err = new WebSocketError('WS_ERR_UNEXPECTED_RESPONSE', `Unexpected server response: ${status}`);
     if (this.ws.listenerCount('unexpected-response') === 0) {
-      this.fail(err);
+      this.fail(new WebSocketError('WS_ERR_UNEXPECTED_RESPONSE', `Unexpected server response: ${status}`));
       return;
     }
-    // `ws` semantics: the listener owns the response and should abort. If the request ends
-    // without that, the WebSocket still closes (1006) instead of staying CONNECTING.
-    req.on('close', () => {
-      if (req === this.req) this.fail(err);
-    });
+    // `ws` semantics: the listener owns the response. No `error` or `close` follows unless it
+    // calls `ws.close()`/`terminate()` (which end the request and its socket); the handshake
+    // timer stops. `req.destroy()` ends the socket too, since it is never pooled.
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
     this.ws.emit('unexpected-response', req, res);
   }
 
@@ -254,17 +284,13 @@ class Dialer {
     }
     if (this.ws.listenerCount('redirect') === 0) this.dropCredentials(next);
     setUrl(this.ws, next.url.href);
-    try {
-      this.send(next);
-    } catch (err) {
-      this.fail(err as Error);
-    }
+    this.send(next);
   }
 
   /**
    * Credentials meant for one server are not sent to another (as curl does): Authorization,
-   * Cookie and userinfo go when the host changes or TLS is dropped; a custom Host header goes
-   * when the host changes.
+   * Cookie, URL userinfo and the `auth` option go when the host changes or TLS is dropped; a
+   * custom Host header goes when the host changes.
    */
   private dropCredentials(next: DialTarget): void {
     const sameHost = next.origin === this.first.origin;
@@ -280,8 +306,12 @@ class Dialer {
       return;
     }
     this.socket = socket;
-    const options = this.options;
-    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    // As in `ws`, `upgrade` comes before the response is checked; a listener may close the
+    // WebSocket, which aborts the handshake.
+    this.ws.emitUpgrade(res);
+    if (this.settled) return;
+    const settings = this.settings;
+    const maxPayload = settings.maxPayload;
     let protocol: string;
     let extension: PerMessageDeflate | null = null;
     let extensions = '';
@@ -301,23 +331,9 @@ class Dialer {
       this.fail(err as Error);
       return;
     }
-    this.ws.emitUpgrade(res);
-    // An `upgrade` listener may have closed the WebSocket, which aborted the handshake.
-    if (this.settled) {
-      extension?.dispose();
-      return;
-    }
     this.settle();
-    this.ws.attach(socket, head, {
-      role: 'client',
-      protocol,
-      extensions,
-      extension,
-      maxPayload,
-      autoPong: options.autoPong ?? true,
-      closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
-    });
-    clientOpened(this.ws, options);
+    this.ws.attach(socket, head, { role: 'client', protocol, extensions, extension, settings });
+    clientOpened(this.ws, this.options);
   }
 
   /** Marks the handshake finished and releases the timer; returns false if it already was. */
@@ -331,14 +347,22 @@ class Dialer {
     return true;
   }
 
-  /** Aborts the handshake: tears down the request and socket and reports `err` (then 1006). */
-  private fail(err: Error): void {
+  /**
+   * Aborts the handshake: tears down the request and socket and reports `err` (then 1006), at
+   * once or, when the application asked for it, on the next tick.
+   */
+  private fail(err: Error, deferred = false): void {
     const req = this.req;
     const socket = this.socket;
     if (!this.settle()) return;
     req?.destroy();
     socket?.destroy();
-    this.ws.failHandshake(err);
+    if (!deferred) {
+      this.ws.failHandshake(err);
+      return;
+    }
+    this.ws.handshakeAborted();
+    process.nextTick(() => this.ws.failHandshake(err));
   }
 }
 

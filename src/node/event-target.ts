@@ -1,5 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { WsCloseEvent, WsErrorEvent, WsEvent, WsMessageEvent, type WsListenerOptions } from './events.js';
+import { closedCleanly } from './internals.js';
+import type { WebSocket } from './websocket.js';
 
 /** A WHATWG listener: a function, or an object with `handleEvent` (as `ws` and the DOM accept). */
 export type WsEventListener = ((event: never) => void) | { handleEvent(event: never): void };
@@ -8,14 +10,16 @@ interface ListenerEntry {
   type: string;
   listener: WsEventListener;
   wrapper: (...args: unknown[]) => void;
+  /** Set through an `on<type>` attribute rather than `addEventListener`. */
+  attribute: boolean;
 }
-
-const kOnHandler = Symbol('onHandler');
 
 /**
  * The WHATWG-style listeners of one WebSocket (`addEventListener`, `onmessage`, ...), kept as
  * wrappers on its EventEmitter events so both styles see the same events in the same order.
- * Created only for sockets that use them.
+ * Created only for sockets that use them. As in the DOM (and `ws`), an `on<type>` handler is a
+ * registration of its own: the same function added with `addEventListener` too is called twice,
+ * and which function is a handler is this socket's business alone.
  */
 export class ListenerRegistry {
   private readonly target: EventEmitter;
@@ -25,43 +29,51 @@ export class ListenerRegistry {
     this.target = target;
   }
 
-  /** Adds `listener` for `type` unless it is already there; unknown types are ignored. */
+  /** Adds `listener` for `type` unless it was already added this way; unknown types are ignored. */
   add(type: string, listener: WsEventListener, options?: WsListenerOptions): void {
-    if (this.entries.some((e) => e.type === type && e.listener === listener)) return;
-    const wrapper = eventWrapper(this.target, type, listener);
-    if (wrapper === null) return;
-    const entry: ListenerEntry = { type, listener, wrapper };
-    this.entries.push(entry);
-    if (options?.once) {
-      entry.wrapper = (...args: unknown[]): void => {
-        this.remove(type, listener);
-        wrapper(...args);
-      };
-    }
-    this.target.on(type, entry.wrapper);
+    if (this.find(type, listener, false) >= 0) return;
+    this.register(type, listener, options?.once === true, false);
   }
 
-  /** Removes a listener added with {@link add}. */
+  /** Removes a listener added with {@link add} (never an `on<type>` handler). */
   remove(type: string, listener: WsEventListener): void {
-    const index = this.entries.findIndex((e) => e.type === type && e.listener === listener);
-    if (index < 0) return;
-    const [entry] = this.entries.splice(index, 1);
-    if (entry) this.target.off(type, entry.wrapper);
+    this.drop(this.find(type, listener, false));
   }
 
   /** The `on<type>` handler, if one is set. */
   handler<E>(type: string): ((event: E) => void) | null {
-    const entry = this.entries.find((e) => e.type === type && (e.listener as { [kOnHandler]?: true })[kOnHandler]);
+    const entry = this.entries.find((e) => e.type === type && e.attribute);
     return entry ? (entry.listener as unknown as (event: E) => void) : null;
   }
 
-  /** Replaces the `on<type>` handler (`null` removes it). */
+  /** Replaces the `on<type>` handler (anything but a function removes it). */
   setHandler<E>(type: string, fn: ((event: E) => void) | null): void {
-    const current = this.handler(type);
-    if (current) this.remove(type, current as (event: never) => void);
-    if (typeof fn !== 'function') return;
-    (fn as { [kOnHandler]?: true })[kOnHandler] = true;
-    this.add(type, fn as (event: never) => void);
+    this.drop(this.entries.findIndex((e) => e.type === type && e.attribute));
+    if (typeof fn === 'function') this.register(type, fn as (event: never) => void, false, true);
+  }
+
+  private register(type: string, listener: WsEventListener, once: boolean, attribute: boolean): void {
+    const wrapper = eventWrapper(this.target, type, listener);
+    if (wrapper === null) return;
+    const entry: ListenerEntry = { type, listener, wrapper, attribute };
+    if (once) {
+      entry.wrapper = (...args: unknown[]): void => {
+        this.drop(this.entries.indexOf(entry));
+        wrapper(...args);
+      };
+    }
+    this.entries.push(entry);
+    this.target.on(type, entry.wrapper);
+  }
+
+  private find(type: string, listener: WsEventListener, attribute: boolean): number {
+    return this.entries.findIndex((e) => e.type === type && e.listener === listener && e.attribute === attribute);
+  }
+
+  private drop(index: number): void {
+    if (index < 0) return;
+    const [entry] = this.entries.splice(index, 1);
+    if (entry) this.target.off(entry.type, entry.wrapper);
   }
 }
 
@@ -84,7 +96,7 @@ function eventWrapper(
       return (data, isBinary) => call(new WsMessageEvent(isBinary ? data : (data as Buffer).toString('utf8'), target));
     case 'close':
       return (code, reason) =>
-        call(new WsCloseEvent(code as number, (reason as Buffer).toString('utf8'), code !== 1006, target));
+        call(new WsCloseEvent(code as number, (reason as Buffer).toString('utf8'), closedCleanly(target as WebSocket), target));
     case 'error':
       return (err) => call(new WsErrorEvent(err as Error, target));
     default:

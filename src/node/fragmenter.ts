@@ -8,7 +8,7 @@
 import type { SendCallback } from '../core/connection.js';
 import { Opcode } from '../core/constants.js';
 import { headerSize, writeHeader } from '../core/frame-encoder.js';
-import { maskInto } from '../core/mask.js';
+import { type MaskGenerator, maskInto } from '../core/mask.js';
 import { head } from './frame-header.js';
 
 /** Data frames with a larger payload are split into fragments of this many bytes. */
@@ -67,7 +67,14 @@ const EMPTY = Buffer.alloc(0);
  * Sends the next `n` payload bytes of `split` as one frame (its bytes must have arrived). `cb`
  * goes with the last bytes. @internal
  */
-export function writeFragment(sink: FragmentSink, split: Split, n: number, masked: boolean, cb: SendCallback | undefined): void {
+export function writeFragment(
+  sink: FragmentSink,
+  split: Split,
+  n: number,
+  masked: boolean,
+  cb: SendCallback | undefined,
+  generateMask: MaskGenerator | null = null,
+): void {
   const first = split.sent === 0;
   const last = split.sent + n === split.length;
   // RFC 6455 §5.4: the first fragment keeps the opcode (and RSV1 of a compressed message,
@@ -91,7 +98,7 @@ export function writeFragment(sink: FragmentSink, split: Split, n: number, maske
     }
   } else {
     const frame = Buffer.allocUnsafe(size + n);
-    writeHeader(frame, 0, opcode, fin, rsv, n, true);
+    writeHeader(frame, 0, opcode, fin, rsv, n, true, generateMask);
     remask(split, frame, size, n);
     sink.passOut(frame, 0, size + n, cb);
   }

@@ -14,3 +14,9 @@ export function transportOf(ws: WebSocket): Transport | null {
   // breaks the build here rather than silently returning undefined.
   return ws['transport'];
 }
+
+/** Whether the close handshake of `ws` completed: a close frame went each way (WHATWG `wasClean`). @internal */
+export function closedCleanly(ws: WebSocket): boolean {
+  const connection = transportOf(ws)?.connection;
+  return connection !== undefined && connection.closeSent && connection.closeReceived;
+}

@@ -304,7 +304,7 @@ export class SendScheduler {
     if (split.collected - split.sent < n) return false;
     const first = split.sent === 0;
     const host = this.host;
-    writeFragment(host, split, n, this.masked, n === remaining ? joinCallbacks(entry.cb) : undefined);
+    writeFragment(host, split, n, this.masked, n === remaining ? joinCallbacks(entry.cb) : undefined, host.connection.maskGenerator);
     // A fragment the kernel took at once is not in the way of a control frame: the next one may
     // be twice as large (fewer writes for a fast peer); one left in the socket's buffer resets the
     // size, so that what a control frame can wait behind stays small.

@@ -3,6 +3,7 @@ import type { HeartbeatOptions } from './heartbeat.js';
 import type { MemoryBudget } from './memory-budget.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { WebSocket } from './websocket.js';
 import type { Server as HttpsServer } from 'node:https';
 
 /** What `verifyClient` is told about a handshake. */
@@ -52,6 +53,18 @@ export interface ServerOptions {
   maxPayload?: number;
   /** Most frames one message may be split into (default 1,048,576; memory is bounded by `maxPayload`). */
   maxFragments?: number;
+  /**
+   * Most socket reads held unparsed while reading is paused (by `pause()` or a decode); beyond
+   * it the connection closes with 1008 (`WS_ERR_TOO_MANY_BUFFERED_PARTS`). Default 262,144, as
+   * in `ws`; 0 for no limit.
+   */
+  maxBufferedChunks?: number;
+  /** Skip UTF-8 validation of received text and close reasons (default `false`). */
+  skipUTF8Validation?: boolean;
+  /** Emit several `message`, `ping` and `pong` events per tick (default `true`); `false`: one per turn. */
+  allowSynchronousEvents?: boolean;
+  /** The class of accepted connections: `WebSocket` (default) or a subclass of it. */
+  WebSocket?: typeof WebSocket;
   /** Chooses the subprotocol (default: the first one offered). */
   handleProtocols?: HandleProtocols;
   /** Accepts or refuses a handshake (refused: 401 unless a code is given). */

@@ -32,7 +32,7 @@ function checkLimit(name: string, value: number | undefined): number {
 export class ServerRuntime implements CloseHook {
   /** Counters behind `server.stats()`. */
   readonly metrics = new ServerMetrics();
-  /** Every open connection of the server: `server.clients`, or a set of its own without `clientTracking`. */
+  /** Every open connection of the server (also `server.clients` when `clientTracking` is on). */
   readonly live: Set<WebSocket>;
   private readonly maxConnections: number;
   private readonly maxPerAddress: number;
@@ -44,9 +44,9 @@ export class ServerRuntime implements CloseHook {
   private readonly onClosed: (ws: WebSocket) => void;
 
   /** @throws RangeError or TypeError on invalid options */
-  constructor(options: ServerOptions, clients: Set<WebSocket>, onClosed: (ws: WebSocket) => void) {
+  constructor(options: ServerOptions, live: Set<WebSocket>, onClosed: (ws: WebSocket) => void) {
     this.onClosed = onClosed;
-    this.live = options.clientTracking === false ? new Set() : clients;
+    this.live = live;
     this.maxConnections = checkLimit('maxConnections', options.maxConnections);
     this.maxPerAddress = checkLimit('maxConnectionsPerAddress', options.maxConnectionsPerAddress);
     this.perAddress = this.maxPerAddress === Infinity ? null : new Map();

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
 import { DEFAULT_MAX_HEADER_SIZE } from '../core/request-head.js';
 import { WebSocketError } from '../core/errors.js';
 import { acceptResponseLines, checkUpgradeRequest, formatResponseHead, isOriginAllowed, plainAcceptResponse } from '../core/handshake.js';
@@ -28,6 +27,18 @@ import { ServerRuntime } from './server-runtime.js';
 import { UpgradeFront } from './upgrade-front.js';
 import type { ServerStats } from './stats.js';
 import { WebSocket } from './websocket.js';
+import { type ConnectionSettings, resolveConnectionOptions } from './connection-options.js';
+import { isTransportSocket } from './transport.js';
+
+/**
+ * As in `ws`: a socket is upgraded once. A second `handleUpgrade()` for the same socket is an
+ * application bug (e.g. two servers answering one `upgrade` event) and throws.
+ */
+function checkNotUpgraded(socket: Duplex): void {
+  if (isTransportSocket(socket)) {
+    throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+  }
+}
 
 /** Default time allowed for an upgrade request's headers and an async `verifyClient` (ms). */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -42,7 +53,7 @@ const CLOSED = 2;
  * package. Unlike `ws` 8, `close()` also closes every client (1001) and waits for them.
  */
 export class WebSocketServer extends EventEmitter {
-  /** Open connections (when `clientTracking` is on). */
+  /** Open connections; `undefined` when `clientTracking` is `false` (as in `ws`). */
   readonly clients: Set<WebSocket>;
   /** The options in effect. */
   readonly options: Readonly<ServerOptions>;
@@ -53,24 +64,39 @@ export class WebSocketServer extends EventEmitter {
   private state = RUNNING;
   private detach: (() => void) | null = null;
   private readonly deflate: PerMessageDeflateOptions | null;
+  /** The settings every accepted connection shares (resolved once). */
+  private readonly settings: ConnectionSettings;
+  /** The class of accepted connections (the `WebSocket` option). */
+  private readonly socketClass: typeof WebSocket;
   /** Statistics, limits, per-connection features and drain (server-runtime.ts). */
   private readonly runtime: ServerRuntime;
-  private readonly onClientClosed = (ws: WebSocket): void => {
-    this.clients.delete(ws);
-    if (this.state === CLOSING && this.clients.size === 0) this.finishClose();
+  private readonly onClientClosed = (): void => {
+    if (this.state === CLOSING && this.runtime.live.size === 0) this.finishClose();
   };
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError('WebSocketServer needs an options object with one of "port", "server" or "noServer"');
+    }
     const hasPort = options.port !== undefined && options.port !== null;
-    if ([hasPort, options.server !== undefined, options.noServer === true].filter(Boolean).length !== 1) {
+    const hasServer = options.server !== undefined && options.server !== null;
+    if ([hasPort, hasServer, options.noServer === true].filter(Boolean).length !== 1) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
+    const socketClass = options.WebSocket ?? WebSocket;
+    if (socketClass !== WebSocket && !(typeof socketClass === 'function' && socketClass.prototype instanceof WebSocket)) {
+      throw new TypeError('The WebSocket option must be the WebSocket class or a class that extends it');
+    }
+    this.socketClass = socketClass;
     this.options = options;
-    this.clients = new Set();
+    this.settings = resolveConnectionOptions({ ...options, generateMask: undefined });
+    const live = new Set<WebSocket>();
+    // As in `ws`, `clients` does not exist without client tracking.
+    this.clients = options.clientTracking === false ? (undefined as unknown as Set<WebSocket>) : live;
     // permessage-deflate is off on servers unless asked for, as in `ws`.
     this.deflate = resolveDeflateOptions(options.perMessageDeflate, false);
-    this.runtime = new ServerRuntime(options, this.clients, this.onClientClosed);
+    this.runtime = new ServerRuntime(options, live, this.onClientClosed);
     if (hasPort) {
       // Our own listener, without node:http: see upgrade-front.ts.
       const front = new UpgradeFront({
@@ -81,7 +107,7 @@ export class WebSocketServer extends EventEmitter {
       this.front = front;
       this.watch(front.server, null);
       front.server.listen(options.port, options.host, options.backlog, callback);
-    } else if (options.server) {
+    } else if (hasServer) {
       const server = options.server as HttpServer;
       const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
         this.takeUpgrade(req, socket, head, server);
@@ -159,6 +185,7 @@ export class WebSocketServer extends EventEmitter {
     head: Buffer,
     cb: (ws: WebSocket, req: IncomingMessage) => void,
   ): void {
+    checkNotUpgraded(socket);
     this.upgrade(req, socket, head, cb, false);
   }
 
@@ -248,6 +275,7 @@ export class WebSocketServer extends EventEmitter {
     offers: ExtensionOffer[],
     cb: (ws: WebSocket, req: IncomingMessage) => void,
   ): void {
+    checkNotUpgraded(socket);
     if (!socket.readable || !socket.writable) {
       socket.destroy();
       return;
@@ -263,7 +291,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     // RFC 6455 §4.2.2: the server's opening handshake.
-    const maxPayload = this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    const settings = this.settings;
     // RFC 7692 §5: take the first acceptable permessage-deflate offer, decline the others.
     const deflate = this.deflate === null ? null : negotiateServer(offers, this.deflate);
     const extensions = deflate === null ? '' : deflate.response;
@@ -276,7 +304,7 @@ export class WebSocketServer extends EventEmitter {
     }
     socket.off('error', onHandshakeSocketError);
 
-    const ws = new WebSocket(null);
+    const ws = new this.socketClass(null);
     ws.attach(socket, head, {
       role: 'server',
       protocol,
@@ -284,12 +312,9 @@ export class WebSocketServer extends EventEmitter {
       extension:
         deflate === null || this.deflate === null
           ? null
-          : new PerMessageDeflate(deflate.params, 'server', this.deflate, maxPayload),
-      maxPayload,
-      autoPong: this.options.autoPong ?? true,
-      closeTimeout: this.options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+          : new PerMessageDeflate(deflate.params, 'server', this.deflate, settings.maxPayload),
+      settings,
     });
-    if (this.options.clientTracking !== false) this.clients.add(ws);
     this.runtime.attach(ws, req);
     cb(ws, req);
   }
@@ -331,11 +356,12 @@ export class WebSocketServer extends EventEmitter {
     this.state = CLOSING;
     this.detach?.();
     this.detach = null;
-    for (const ws of this.clients) {
+    const live = this.runtime.live;
+    for (const ws of live) {
       markLocalClose(ws, 'shutdown');
       ws.close(1001, 'Server shutting down');
     }
-    if (this.clients.size === 0) this.finishClose();
+    if (live.size === 0) this.finishClose();
   }
 
   private closeError: Error | null = null;

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Connection, type ConnectionHandler, type ConnectionOptions, type SendCallback } from '../core/connection.js';
+import { Connection, type ConnectionHandler, type Role, type SendCallback } from '../core/connection.js';
+import type { MessageExtension } from '../core/extension.js';
+import type { ConnectionSettings } from './connection-options.js';
 import { CloseCode } from '../core/constants.js';
 import type { WebSocketError } from '../core/errors.js';
 import { WriteBatch } from './write-batch.js';
@@ -21,11 +23,6 @@ export interface TransportOwner {
   onTransportClosed(code: number, reason: Buffer, wasClean: boolean): void;
 }
 
-/** Settings of a {@link Transport}. */
-export interface TransportOptions extends ConnectionOptions {
-  /** Milliseconds to wait for the peer's close frame or FIN before destroying the socket. */
-  closeTimeout: number;
-}
 
 /**
  * Binds a {@link Connection} to a Node stream socket: socket chunks go in, frames come out as
@@ -44,6 +41,8 @@ export class Transport implements ConnectionHandler {
   private reading = true;
   private userPaused = false;
   private closed = false;
+  /** `allowSynchronousEvents: false`: one message, ping or pong event per turn of the event loop. */
+  private readonly yieldEvents: boolean;
   /** The socket closed while received input was still being delivered: report once it is. */
   private closeReportPending = false;
   /** @internal Outbound queue (send-scheduler.ts), created when the socket is full or a message is large. */
@@ -53,12 +52,29 @@ export class Transport implements ConnectionHandler {
   /** @internal Why this end is closing, when one of our policies is closing it. */
   localClose: LocalCloseReason | null = null;
 
-  constructor(owner: TransportOwner, socket: Duplex, head: Buffer | undefined, options: TransportOptions) {
+  constructor(
+    owner: TransportOwner,
+    socket: Duplex,
+    head: Buffer | undefined,
+    role: Role,
+    extension: MessageExtension | null,
+    settings: ConnectionSettings,
+  ) {
     this.owner = owner;
     this.socket = socket;
-    this.closeTimeout = options.closeTimeout;
+    this.closeTimeout = settings.closeTimeout;
+    this.yieldEvents = !settings.allowSynchronousEvents;
     this.batch = new WriteBatch(socket);
-    this.connection = new Connection(this, options);
+    this.connection = new Connection(this, {
+      role,
+      extension,
+      maxPayload: settings.maxPayload,
+      maxFragments: settings.maxFragments,
+      maxBufferedChunks: settings.maxBufferedChunks,
+      skipUTF8Validation: settings.skipUTF8Validation,
+      autoPong: settings.autoPong,
+      generateMask: settings.generateMask,
+    });
     const tcp = socket as Partial<Socket>;
     tcp.setTimeout?.(0);
     tcp.setNoDelay?.(true);
@@ -138,16 +154,33 @@ export class Transport implements ConnectionHandler {
     const monitor = this.monitor;
     if (monitor !== null && !monitor.messageIn(data, isBinary)) return;
     this.owner.onTransportMessage(data, isBinary);
+    if (this.yieldEvents) this.yieldAfterEvent();
   }
 
   onPing(data: Buffer): void {
     this.monitor?.controlIn();
     this.owner.onTransportPing(data);
+    if (this.yieldEvents) this.yieldAfterEvent();
   }
 
   onPong(data: Buffer): void {
     this.monitor?.controlIn();
     this.owner.onTransportPong(data);
+    if (this.yieldEvents) this.yieldAfterEvent();
+  }
+
+  /** `allowSynchronousEvents: false`: nothing more is parsed until the next turn of the event loop. */
+  private yieldAfterEvent(): void {
+    if (this.closed) return;
+    this.connection.hold();
+    this.setReading(false);
+    setImmediate(releaseHold, this);
+  }
+
+  /** @internal The turn after an event (see yieldAfterEvent). */
+  releaseHold(): void {
+    this.setReading(true);
+    this.connection.release();
   }
 
   onCloseFrame(code: number, reason: Buffer): void {
@@ -301,6 +334,15 @@ const kTransport = Symbol('ws6455.transport');
 
 /** A socket carrying its transport. */
 type TransportSocket = Duplex & { [kTransport]: Transport };
+
+/** `true` when `socket` already carries a WebSocket connection. @internal */
+export function isTransportSocket(socket: Duplex): boolean {
+  return (socket as Partial<TransportSocket>)[kTransport] !== undefined;
+}
+
+function releaseHold(transport: Transport): void {
+  transport.releaseHold();
+}
 
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
   this[kTransport].connection.receive(chunk);

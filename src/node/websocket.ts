@@ -1,20 +1,25 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { DEFAULT_CLOSE_TIMEOUT, MAX_CONTROL_PAYLOAD } from '../core/constants.js';
+import { MAX_CONTROL_PAYLOAD } from '../core/constants.js';
+import { encodeClosePayload } from '../core/close.js';
 import { WebSocketError } from '../core/errors.js';
 import type { MessageExtension } from '../core/extension.js';
 import { dial } from './client.js';
 import type { ClientOptions } from './client-options.js';
+import type { ConnectionSettings } from './connection-options.js';
 import { type ConnectOptions, connectWith, splitConnectOptions } from './connect.js';
 import { type MessageIteratorOptions, type WebSocketMessage, iterateMessages } from './iterate.js';
 import { ListenerRegistry, type WsEventListener } from './event-target.js';
 import type { WsCloseEvent, WsErrorEvent, WsEvent, WsListenerOptions, WsMessageEvent } from './events.js';
+import { BlobOutbox, isBlob } from './blob-outbox.js';
 import { type SendData, toPayload } from './send-data.js';
 import { Transport } from './transport.js';
 
 /** How binary messages are handed to listeners. */
-export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+
+const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 /** Options of {@link WebSocket.send}. */
 export interface SendOptions {
@@ -37,9 +42,7 @@ export interface AttachOptions {
   protocol: string;
   extensions: string;
   extension: MessageExtension | null;
-  maxPayload: number;
-  autoPong: boolean;
-  closeTimeout: number;
+  settings: ConnectionSettings;
 }
 
 
@@ -81,11 +84,13 @@ export class WebSocket extends EventEmitter {
   /** The connection is closed. */
   declare readonly CLOSED: 3;
 
-  /** How binary messages are delivered (default `nodebuffer`). */
-  binaryType: BinaryType = 'nodebuffer';
-
+  private binaryTypeValue: BinaryType = 'nodebuffer';
   private state = 0;
   private transport: Transport | null = null;
+  /** Sends waiting behind a Blob being read (created by the first Blob send). */
+  private outbox: BlobOutbox | null = null;
+  /** Bytes of sends made after the connection closed (WHATWG: they still count as buffered). */
+  private discardedBytes = 0;
   private protocolValue = '';
   private extensionsValue = '';
   private urlValue = '';
@@ -111,13 +116,27 @@ export class WebSocket extends EventEmitter {
     // prototype behaves the same for the emitter and stays a compact fast-mode object.
     (this as unknown as { _events: object })._events = new EventSlotsCtor();
     if (address === null) return;
-    let list: string[] = [];
-    let opts = options;
-    if (typeof protocols === 'string') list = [protocols];
+    let opts = options ?? {};
+    let list: unknown[];
+    // As in `ws`: an options object may stand in the protocols' place and carry `protocols`;
+    // anything else that is not an array is one protocol (so `null` is refused as invalid).
+    if (protocols === undefined) list = protocolList(opts.protocols);
     else if (Array.isArray(protocols)) list = protocols;
-    else if (protocols !== undefined && protocols !== null) opts = protocols;
+    else if (typeof protocols === 'object' && protocols !== null) {
+      opts = protocols;
+      list = protocolList(opts.protocols);
+    } else list = [protocols];
     this.urlValue = typeof address === 'string' ? address : address.href;
-    dial(this, address, list, opts ?? {});
+    dial(this, address, list, opts);
+  }
+
+  /** How binary messages are delivered (default `nodebuffer`); other values are ignored. */
+  get binaryType(): BinaryType {
+    return this.binaryTypeValue;
+  }
+
+  set binaryType(type: BinaryType) {
+    if (BINARY_TYPES.includes(type)) this.binaryTypeValue = type;
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
@@ -140,9 +159,16 @@ export class WebSocket extends EventEmitter {
     return this.urlValue;
   }
 
-  /** Bytes queued for sending and not yet handed to the kernel. */
+  /**
+   * Bytes queued for sending and not yet handed to the kernel: in the socket, in the send
+   * queue, waiting for compression or behind a Blob being read, plus (as in the WHATWG API)
+   * the bytes of sends made after the connection closed.
+   */
   get bufferedAmount(): number {
-    return this.transport === null ? 0 : this.transport.bufferedAmount;
+    const transport = this.transport;
+    let bytes = this.discardedBytes + (this.outbox?.pendingBytes ?? 0);
+    if (transport !== null) bytes += transport.bufferedAmount + transport.connection.queuedBytes;
+    return bytes;
   }
 
   /** `true` while {@link pause} is in effect. */
@@ -151,70 +177,109 @@ export class WebSocket extends EventEmitter {
   }
 
   /**
-   * Sends a message. Strings are sent as text, anything else as binary unless
-   * `options.binary` says otherwise. Returns `false` when the socket's write buffer is at or
-   * above its high-water mark (wait for `drain`); the data is queued either way.
-   * Throws if the connection is still CONNECTING; after it closed, `cb` gets an error.
+   * Sends a message. Strings (and numbers, as their decimal text) are sent as text, anything
+   * else as binary unless `options.binary` says otherwise; a `Blob` is read first, and later
+   * sends wait for it. Returns `false` when the socket's write buffer is at or above its
+   * high-water mark (wait for `drain`); the data is queued either way. Throws if the connection
+   * is still CONNECTING; after it closed, `cb` gets an error.
    */
-  send(data: SendData, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
+  send(data: SendData | Blob, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
     }
-    if (this.state === 0) throw notOpenError(this.state);
-    const payload = toPayload(data);
+    if (this.state === 0) throw connectingError();
     const transport = this.transport;
     if (transport === null || this.state !== 1) {
-      if (cb) {
-        const callback = cb;
-        process.nextTick(() => callback(notOpenError(this.state)));
-      }
+      this.sendAfterClose(data, cb);
       return false;
     }
-    transport.connection.send(
-      payload,
-      {
-        binary: options?.binary ?? typeof data !== 'string',
-        fin: options?.fin ?? true,
-        compress: options?.compress ?? true,
-      },
-      cb,
-    );
+    const flags = {
+      binary: options?.binary ?? (typeof data !== 'string' && typeof data !== 'number'),
+      fin: options?.fin ?? true,
+      compress: options?.compress ?? true,
+    };
+    const connection = transport.connection;
+    if (isBlob(data)) {
+      (this.outbox ??= new BlobOutbox()).pushBlob(data, (bytes, err) => {
+        if (bytes !== null) connection.send(bytes, flags, cb);
+        else cb?.(err);
+      });
+      return false;
+    }
+    const payload = toPayload(data);
+    const outbox = this.outbox;
+    if (outbox !== null && !outbox.idle) {
+      outbox.push(() => connection.send(payload, flags, cb));
+      return false;
+    }
+    connection.send(payload, flags, cb);
     return transport.writable;
   }
 
-  /** Sends a ping; `data` is at most 125 bytes (RangeError otherwise). */
-  ping(data?: SendData, mask?: boolean | SendCallback, cb?: SendCallback): void {
+  /** Sends a ping; `data` is at most 125 bytes (RangeError otherwise). `ping(cb)` is allowed. */
+  ping(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this.control(true, data, mask, cb);
   }
 
-  /** Sends an unsolicited pong; `data` is at most 125 bytes (RangeError otherwise). */
-  pong(data?: SendData, mask?: boolean | SendCallback, cb?: SendCallback): void {
+  /** Sends an unsolicited pong; `data` is at most 125 bytes (RangeError otherwise). `pong(cb)` is allowed. */
+  pong(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this.control(false, data, mask, cb);
   }
 
-  private control(isPing: boolean, data: SendData | undefined, mask: boolean | SendCallback | undefined, cb?: SendCallback): void {
-    if (typeof mask === 'function') cb = mask;
-    if (this.state === 0) throw notOpenError(this.state);
-    const payload = toPayload(data);
+  private control(
+    isPing: boolean,
+    data: SendData | Blob | SendCallback | undefined,
+    mask: boolean | SendCallback | undefined,
+    cb: SendCallback | undefined,
+  ): void {
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (this.state === 0) throw connectingError();
+    const blob = isBlob(data);
     // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
-    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
+    const size = blob ? (data as Blob).size : (data = toPayload(data as SendData | undefined)).length;
+    if (size > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
     const transport = this.transport;
     if (transport === null || this.state !== 1) {
-      if (cb) {
-        const callback = cb;
-        process.nextTick(() => callback(notOpenError(this.state)));
-      }
+      this.sendAfterClose(data as SendData | Blob, cb);
       return;
     }
-    if (isPing) transport.connection.ping(payload, cb);
-    else transport.connection.pong(payload, cb);
+    const connection = transport.connection;
+    const send = (payload: Buffer): void => {
+      if (isPing) connection.ping(payload, cb);
+      else connection.pong(payload, cb);
+    };
+    if (blob) {
+      (this.outbox ??= new BlobOutbox()).pushBlob(data as Blob, (bytes, err) => {
+        if (bytes !== null) send(bytes);
+        else cb?.(err);
+      });
+      return;
+    }
+    const outbox = this.outbox;
+    if (outbox !== null && !outbox.idle) outbox.push(() => send(data as Buffer));
+    else send(data as Buffer);
+  }
+
+  /**
+   * `send`, `ping` or `pong` while CLOSING or CLOSED: nothing is sent, the bytes count in
+   * `bufferedAmount` (WHATWG), and `cb` gets `WS_ERR_NOT_OPEN` on the next tick.
+   */
+  private sendAfterClose(data: SendData | Blob | undefined, cb: SendCallback | undefined): void {
+    if (data !== undefined) this.discardedBytes += isBlob(data) ? data.size : toPayload(data).length;
+    if (cb) process.nextTick(cb, notOpenError(this.state));
   }
 
   /**
    * Starts the close handshake. `code` must be 1000 or 3000-4999 (or another code valid on the
    * wire); `reason` at most 123 bytes of UTF-8. Throws TypeError/RangeError before sending
-   * anything when they are not. Messages sent earlier are sent first.
+   * anything when they are not. Messages sent earlier are sent first. Safe in every state: while
+   * CONNECTING it aborts the handshake; after the close started it does nothing more.
    */
   close(code?: number, reason?: string | Buffer): void {
     if (this.state === 3) return;
@@ -222,25 +287,38 @@ export class WebSocket extends EventEmitter {
       this.abortHandshake?.(new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket was closed before the connection was established'));
       return;
     }
-    const transport = this.transport as Transport;
+    const transport = this.transport;
+    // A handshake that failed is being reported (`error` listener): there is no connection.
+    if (transport === null) return;
     const connection = transport.connection;
-    if (connection.closeSent) {
-      if (connection.closeReceived && connection.role === 'server') transport.endTransport();
+    if (this.state === 2 || connection.closeSent) {
+      // As in `ws`: after both close frames, a client may end TCP itself instead of waiting.
+      if (connection.closeSent && connection.closeReceived && connection.role === 'server') transport.endTransport();
       return;
     }
-    connection.close(code, reason);
+    const outbox = this.outbox;
+    if (outbox !== null && !outbox.idle) {
+      // Checked now, sent behind the Blobs sent before it.
+      encodeClosePayload(code, reason);
+      outbox.push(() => connection.close(code, reason));
+    } else {
+      connection.close(code, reason);
+    }
     this.state = 2;
   }
 
-  /** Destroys the connection at once, without a close handshake (reported as 1006). */
+  /** Destroys the connection at once, without a close handshake (reported as 1006). Safe in every state. */
   terminate(): void {
     if (this.state === 3) return;
     if (this.state === 0) {
       this.abortHandshake?.(new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket was closed before the connection was established'));
       return;
     }
+    const transport = this.transport;
+    if (transport === null) return;
     this.state = 2;
-    this.transport?.destroy();
+    this.outbox?.clear();
+    transport.destroy();
   }
 
   /** Stops reading: no `message` events until {@link resume}; the peer is slowed by TCP backpressure. */
@@ -326,16 +404,16 @@ export class WebSocket extends EventEmitter {
   attach(socket: Duplex, head: Buffer | undefined, options: AttachOptions): void {
     this.protocolValue = options.protocol;
     this.extensionsValue = options.extensions;
-    this.transport = new Transport(this, socket, head, {
-      role: options.role,
-      maxPayload: options.maxPayload,
-      autoPong: options.autoPong,
-      extension: options.extension,
-      closeTimeout: options.closeTimeout,
-    });
+    this.transport = new Transport(this, socket, head, options.role, options.extension, options.settings);
     this.abortHandshake = null;
     this.state = 1;
     this.emit('open');
+  }
+
+  /** @internal The application aborted the handshake: CLOSING until {@link failHandshake} reports it. */
+  handshakeAborted(): void {
+    this.abortHandshake = null;
+    this.state = 2;
   }
 
   /** @internal The handshake failed (client role): `error`, then `close` with 1006. */
@@ -362,8 +440,10 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   onTransportMessage(data: Buffer, isBinary: boolean): void {
-    if (!isBinary || this.binaryType === 'nodebuffer') this.emit('message', data, isBinary);
-    else if (this.binaryType === 'arraybuffer') this.emit('message', toArrayBuffer(data), true);
+    const type = this.binaryTypeValue;
+    if (!isBinary || type === 'nodebuffer') this.emit('message', data, isBinary);
+    else if (type === 'arraybuffer') this.emit('message', toArrayBuffer(data), true);
+    else if (type === 'blob') this.emit('message', new Blob([data]), true);
     else this.emit('message', [data], true);
   }
 
@@ -423,6 +503,19 @@ function toArrayBuffer(data: Buffer): ArrayBuffer {
     return data.buffer;
   }
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
+
+/** `ws` accepts one protocol or a list in `options.protocols`. */
+function protocolList(protocols: string | string[] | undefined): unknown[] {
+  return protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
+}
+
+/**
+ * What `send`, `ping` and `pong` throw while CONNECTING: a plain `Error`, as `ws` throws, with
+ * our stable code.
+ */
+function connectingError(): Error & { code: 'WS_ERR_NOT_OPEN' } {
+  return Object.assign(new Error('WebSocket is not open: readyState 0 (CONNECTING)'), { code: 'WS_ERR_NOT_OPEN' as const });
 }
 
 function notOpenError(state: number): WebSocketError {

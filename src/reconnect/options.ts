@@ -69,7 +69,7 @@ export interface ReconnectingEvents {
   /** A connection closed; `willReconnect` is `false` once the client has stopped for good. */
   close: [code: number, reason: string, willReconnect: boolean];
   /** A message from the current connection. */
-  message: [data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean];
+  message: [data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean];
   /** A connection or handshake error (emitted only when listened to). */
   error: [err: Error];
 }
@@ -86,7 +86,7 @@ export function matchesCloseCode(code: number, rules: readonly CloseCodeRule[]):
 
 /** The options of ours, taken out so that only client options reach the WebSocket (and `http.request`). */
 export function splitReconnectOptions(options: ReconnectOptions): {
-  own: Omit<ReconnectOptions, keyof ClientOptions> & Pick<ReconnectOptions, 'heartbeat'>;
+  own: Omit<ReconnectOptions, keyof ClientOptions> & Pick<ReconnectOptions, 'heartbeat' | 'protocols'>;
   client: ClientOptions;
 } {
   const {

@@ -166,7 +166,7 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
     this.current = ws;
     this.openedAt = null;
     ws.on('open', () => this.onOpen(ws));
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => {
       if (ws === this.current) this.emit('message', data, isBinary);
     });
     ws.on('error', (err: Error) => {

@@ -14,6 +14,7 @@ const WRITABLE = [
   'failed',
   'endRequested',
   'inputEnding',
+  'held',
 ] as const;
 type Writable = (typeof WRITABLE)[number];
 

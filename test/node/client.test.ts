@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from '../../src/node/websocket.js';
+import { delay, withTimeout } from './helpers.js';
 
 // ---- helpers: tiny raw servers, independent of our WebSocketServer ----
 
@@ -235,11 +236,45 @@ describe('non-101 responses', () => {
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('nope');
+    // As in `ws`: the response is the listener's; no `error` or `close` follows on its own.
+    let closed = false;
+    void close.then(() => (closed = true));
     req.destroy();
-    // Even when the listener only ends the request, the WebSocket does not stay CONNECTING.
-    const [code] = await close;
-    expect(code).toBe(1006);
+    await delay(50);
+    expect(closed).toBe(false);
+    expect(errors).toHaveLength(0);
+    expect(ws.readyState).toBe(WebSocket.CONNECTING);
   });
+
+  for (const how of ['req.destroy()', 'ws.close()', 'ws.terminate()'] as const) {
+    it(`regression: ${how} in the unexpected-response listener ends the TCP connection of a keep-alive response`, async () => {
+      let serverSocketClosed: Promise<unknown> = Promise.resolve();
+      const server = await upgradeServer((_req, socket) => {
+        serverSocketClosed = once(socket, 'close');
+        // Keep-alive: the server leaves the connection open for another request.
+        socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nnope');
+      });
+      const ws = new WebSocket(`ws://127.0.0.1:${portOf(server)}`);
+      const { errors, close } = watch(ws);
+      ws.on('unexpected-response', (req: http.ClientRequest, res: IncomingMessage) => {
+        res.resume();
+        res.on('end', () => {
+          if (how === 'req.destroy()') req.destroy();
+          else if (how === 'ws.close()') ws.close();
+          else ws.terminate();
+        });
+      });
+      await withTimeout(serverSocketClosed.then(() => undefined), 3000, 'the server sees the connection close');
+      if (how === 'req.destroy()') {
+        expect(errors).toHaveLength(0);
+      } else {
+        // Closing the WebSocket while CONNECTING reports the aborted handshake, as in `ws`.
+        const [code] = await close;
+        expect(code).toBe(1006);
+        expect(errors.map((e) => e.message)).toEqual(['WebSocket was closed before the connection was established']);
+      }
+    });
+  }
 
   it('lets the unexpected-response listener abort with terminate()', async () => {
     const server = await upgradeServer((_req, socket) => socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'));
@@ -323,6 +358,52 @@ describe('redirects', () => {
     expect(final.headers.authorization).toBeUndefined();
     expect(final.headers.cookie).toBeUndefined();
     expect(final.headers['x-keep']).toBe('k');
+  });
+
+  const basic = (credentials: string): string => `Basic ${Buffer.from(credentials).toString('base64')}`;
+
+  it('regression: the auth option is sent on the same host and dropped for another one, like URL userinfo', async () => {
+    const other: IncomingMessage[] = [];
+    const target = await redirectServer({}, other);
+    const seen: IncomingMessage[] = [];
+    const origin = await redirectServer({ '/a': '/b', '/b': `ws://127.0.0.1:${portOf(target)}/c` }, seen);
+    const ws = new WebSocket(`ws://127.0.0.1:${portOf(origin)}/a`, { followRedirects: true, auth: 'user:secret' });
+    watch(ws);
+    await once(ws, 'open');
+    expect(seen.map((r) => r.headers.authorization)).toEqual([basic('user:secret'), basic('user:secret')]);
+    expect((other[0] as IncomingMessage).headers.authorization).toBeUndefined();
+  });
+
+  it('regression: a Location with userinfo does not replace the first URL\'s credentials (same host)', async () => {
+    const seen: IncomingMessage[] = [];
+    const routes: Record<string, string> = {};
+    const server = await redirectServer(routes, seen);
+    routes['/a'] = `ws://evil:creds@127.0.0.1:${portOf(server)}/b`;
+    const ws = new WebSocket(`ws://first:pw@127.0.0.1:${portOf(server)}/a`, { followRedirects: true });
+    watch(ws);
+    await once(ws, 'open');
+    expect(seen.map((r) => r.headers.authorization)).toEqual([basic('first:pw'), basic('first:pw')]);
+  });
+
+  it('regression: a Location with userinfo on another host sends no credentials at all', async () => {
+    const other: IncomingMessage[] = [];
+    const target = await redirectServer({}, other);
+    const origin = await redirectServer({ '/a': `ws://u2:p2@127.0.0.1:${portOf(target)}/c` });
+    const ws = new WebSocket(`ws://127.0.0.1:${portOf(origin)}/a`, { followRedirects: true, auth: 'user:secret' });
+    watch(ws);
+    await once(ws, 'open');
+    expect((other[0] as IncomingMessage).headers.authorization).toBeUndefined();
+  });
+
+  it('uses the userinfo of a same-host Location when the first URL had no credentials', async () => {
+    const seen: IncomingMessage[] = [];
+    const routes: Record<string, string> = {};
+    const server = await redirectServer(routes, seen);
+    routes['/a'] = `ws://late:pw@127.0.0.1:${portOf(server)}/b`;
+    const ws = new WebSocket(`ws://127.0.0.1:${portOf(server)}/a`, { followRedirects: true });
+    watch(ws);
+    await once(ws, 'open');
+    expect(seen.map((r) => r.headers.authorization)).toEqual([undefined, basic('late:pw')]);
   });
 });
 

@@ -131,7 +131,7 @@ export function trackServer(wss: WebSocketServer): void {
   wss.on('connection', (ws: WebSocket) => accepted.add(ws));
   onCleanup(async () => {
     for (const ws of accepted) ws.terminate();
-    for (const ws of wss.clients) ws.terminate();
+    for (const ws of wss.clients ?? []) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 }

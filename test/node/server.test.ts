@@ -269,11 +269,14 @@ describe('server modes', () => {
     expect(seen).toEqual(['/sub']);
   });
 
-  it('clientTracking: false leaves `clients` empty', async () => {
+  it('clientTracking: false leaves `clients` undefined, as in ws, and close() still closes every connection', async () => {
     const { wss, url } = await startServer({ clientTracking: false });
-    const [, server] = await connectTo(wss, url);
+    const [client, server] = await connectTo(wss, url);
     expect(server.readyState).toBe(WebSocket.OPEN);
-    expect(wss.clients.size).toBe(0);
+    expect(wss.clients).toBeUndefined();
+    const closed = waitFor<[number]>(client, 'close');
+    wss.close();
+    expect((await closed)[0]).toBe(1001);
   });
 
   it("a 'headers' listener can add a header line the client sees", async () => {

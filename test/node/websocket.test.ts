@@ -843,3 +843,77 @@ describe('regressions', () => {
     expect(await withTimeout(got, TIMEOUT, 'head message')).toBe('early');
   });
 });
+
+describe('every method is safe in every state, from every listener', () => {
+  /** Calls every command; returns what each did: 'ok', or the thrown error's constructor and message. */
+  function poke(ws: WebSocket): Record<string, string> {
+    const out: Record<string, string> = {};
+    const attempt = (name: string, fn: () => void): void => {
+      try {
+        fn();
+        out[name] = 'ok';
+      } catch (err) {
+        out[name] = `${(err as Error).constructor.name}: ${(err as Error).message}`;
+      }
+    };
+    attempt('send', () => ws.send('x', () => {}));
+    attempt('ping', () => ws.ping(() => {}));
+    attempt('pong', () => ws.pong(() => {}));
+    attempt('close', () => ws.close(1000));
+    attempt('terminate', () => ws.terminate());
+    return out;
+  }
+  const SAFE = { send: 'ok', ping: 'ok', pong: 'ok', close: 'ok', terminate: 'ok' };
+
+  it('regression: in the error listener of a refused connection (ECONNREFUSED), then close 1006', async () => {
+    const { port, wss } = await startServer();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    const results: Array<Record<string, string>> = [];
+    ws.on('error', () => results.push(poke(ws)));
+    const [code] = await waitFor<[number]>(ws, 'close');
+    expect(code).toBe(1006);
+    expect(results).toEqual([SAFE]);
+    expect(poke(ws)).toEqual(SAFE);
+  });
+
+  it('regression: in the error listener of a refused handshake (403), then close 1006', async () => {
+    const { url } = await startServer({ verifyClient: () => false });
+    const ws = new WebSocket(url);
+    const results: Array<Record<string, string>> = [];
+    ws.on('error', () => results.push(poke(ws)));
+    const [code] = await waitFor<[number]>(ws, 'close');
+    expect(code).toBe(1006);
+    expect(results).toEqual([SAFE]);
+  });
+
+  it('in open, message, ping, pong and close listeners of both ends', async () => {
+    for (const event of ['open', 'message', 'ping', 'pong', 'close'] as const) {
+      const { client, server } = await openPair();
+      const results: Array<Record<string, string>> = [];
+      const closed = waitFor(client, 'close');
+      client.on(event, () => results.push(poke(client)));
+      server.on(event, () => results.push(poke(server)));
+      if (event === 'open') results.push(poke(client));
+      else if (event === 'message') server.send('m');
+      else if (event === 'ping') server.ping();
+      else if (event === 'pong') client.ping();
+      else server.close(1000);
+      await closed;
+      expect(results.length, event).toBeGreaterThan(0);
+      for (const r of results) expect(r, event).toEqual(SAFE);
+    }
+  });
+
+  it('while CONNECTING (as in ws: send, ping and pong throw a plain Error; close and terminate abort)', async () => {
+    const { url } = await startServer();
+    const ws = new WebSocket(url);
+    const errors: Error[] = [];
+    ws.on('error', (err: Error) => errors.push(err));
+    const result = poke(ws);
+    const connecting = 'Error: WebSocket is not open: readyState 0 (CONNECTING)';
+    expect(result).toEqual({ send: connecting, ping: connecting, pong: connecting, close: 'ok', terminate: 'ok' });
+    await waitFor(ws, 'close');
+    expect(errors.map((e) => e.message)).toEqual(['WebSocket was closed before the connection was established']);
+  });
+});
