@@ -1,4 +1,5 @@
 import { Assembler, type MessageSink } from './assembler.js';
+import { AutoPong, DEFAULT_MAX_PENDING_AUTO_PONGS } from './auto-pong.js';
 import { encodeClosePayload, parseClosePayload } from './close.js';
 import { CloseCode, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
 import { ProtocolError, WebSocketError } from './errors.js';
@@ -62,6 +63,11 @@ export interface ConnectionOptions {
   maxBufferedChunks?: number;
   /** Fills the masking key of each frame (client role) instead of the CSPRNG. */
   generateMask?: MaskGenerator | null;
+  /**
+   * Most pings waiting for an automatic pong (the latest one answered, RFC 6455 §5.5.3); one
+   * more fails the connection with 1008 (default 60, as `ws`; 0: no limit).
+   */
+  maxPendingAutoPongs?: number;
 }
 
 /** Send flags for {@link Connection.send}. */
@@ -104,6 +110,9 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   private readonly extension: MessageExtension | null;
   /** FrameOutput: the `generateMask` option, `null` for random keys. */
   readonly maskGenerator: MaskGenerator | null;
+  private readonly maxPendingAutoPongs: number;
+  /** Automatic pongs, created by the first ping. */
+  private autoPongs: AutoPong | null = null;
 
   private stateValue: ConnectionState = ConnectionState.Open;
   /** Close code and reason from the peer's close frame. */
@@ -120,6 +129,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.extension = options.extension ?? null;
     this.maskGenerator = options.role === 'client' ? (options.generateMask ?? null) : null;
+    this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS;
     this.assembler = new Assembler(this, {
       maxPayload: this.maxPayload,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
@@ -287,7 +297,19 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   control(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
       // RFC 6455 §5.5.3: answer with a pong carrying the same payload, unless closing.
-      if (this.autoPong && !this.closeSent) this.sendControl(Opcode.Pong, payload);
+      if (this.autoPong && !this.closeSent && !this.inputEnding) {
+        const pongs = (this.autoPongs ??= new AutoPong(this, this.masked, this.maxPendingAutoPongs));
+        if (!pongs.answer(payload)) {
+          this.fail(
+            new ProtocolError(
+              'WS_ERR_TOO_MANY_PENDING_PONGS',
+              CloseCode.PolicyViolation,
+              `More than ${this.maxPendingAutoPongs} pings wait for an answer: the peer does not read`,
+            ),
+          );
+          return;
+        }
+      }
       this.handler.onPing(payload);
     } else if (opcode === Opcode.Pong) {
       this.handler.onPong(payload);
@@ -348,6 +370,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.failed = true;
     this.parser.stop();
     this.assembler.reset();
+    this.autoPongs?.stop();
     // Data still waiting for the extension is dropped: the connection is being failed. A close
     // frame already queued by close() goes out now, in place of a new one.
     const queue = this.queue;
@@ -469,6 +492,8 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 
   private queueClose(payload: Buffer, cb: SendCallback | undefined): void {
     this.closeSent = true;
+    // RFC 6455 §5.5.1: nothing, a pong included, follows our close frame.
+    this.autoPongs?.stop();
     this.sendControl(Opcode.Close, payload, cb);
   }
 

@@ -40,8 +40,20 @@ export interface ClientOptions extends SecureContextOptions {
    * add headers, then call `req.end()` yourself.
    */
   finishRequest?: (req: ClientRequest, websocket: WebSocket) => void;
+  /**
+   * Most bytes waiting to be sent to the peer (our send queue and the socket's buffer); past it
+   * the connection is closed with 1008 (local reason `backpressure`) and its output dropped.
+   * Default 64 MiB; 0: no limit.
+   */
+  maxBufferedAmount?: number;
   /** Answer pings automatically (default `true`). */
   autoPong?: boolean;
+  /**
+   * Most pings waiting for an automatic pong while the previous one is still unwritten (only the
+   * latest is answered, RFC 6455 §5.5.3); one more closes with 1008 (local reason `pingFlood`).
+   * Default 60, as in `ws`; 0: no limit (memory stays bounded either way).
+   */
+  maxPendingAutoPongs?: number;
   /** Milliseconds to wait for the server to end TCP after the close handshake (default 30,000). */
   closeTimeout?: number;
   /** Follow HTTP redirects during the handshake (default `false`). */

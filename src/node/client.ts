@@ -57,6 +57,8 @@ const OWN_OPTIONS = [
   // Credentials are the dialer's: see Dialer.credentials.
   'auth',
   'autoPong',
+  'maxPendingAutoPongs',
+  'maxBufferedAmount',
   'closeTimeout',
   'followRedirects',
   'maxRedirects',

@@ -5,7 +5,15 @@
  *
  * @module
  */
+import { DEFAULT_MAX_PENDING_AUTO_PONGS } from '../core/auto-pong.js';
 import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD } from '../core/constants.js';
+
+/**
+ * Default of `maxBufferedAmount`: output waiting for a peer that does not read is bounded (64
+ * MiB is far above what an application that respects `send()`'s return value or `drain` ever
+ * queues, and stops a naive echo to a peer that never reads).
+ */
+export const DEFAULT_MAX_BUFFERED_AMOUNT = 64 * 1024 * 1024;
 
 /** Default of `maxBufferedChunks`, as in `ws`. */
 export const DEFAULT_MAX_BUFFERED_CHUNKS = 256 * 1024;
@@ -18,7 +26,9 @@ export interface ConnectionOptionsInput {
   skipUTF8Validation?: boolean;
   allowSynchronousEvents?: boolean;
   autoPong?: boolean;
+  maxPendingAutoPongs?: number;
   closeTimeout?: number;
+  maxBufferedAmount?: number;
   generateMask?: (mask: Buffer) => void;
 }
 
@@ -30,7 +40,11 @@ export interface ConnectionSettings {
   skipUTF8Validation: boolean;
   allowSynchronousEvents: boolean;
   autoPong: boolean;
+  /** 0: no limit. */
+  maxPendingAutoPongs: number;
   closeTimeout: number;
+  /** Most bytes waiting to be sent (send queue and socket buffer); `Infinity` for no limit. */
+  maxBufferedAmount: number;
   /** Only on the client role (servers never mask, RFC 6455 §5.1). */
   generateMask: ((mask: Buffer) => void) | null;
 }
@@ -53,7 +67,10 @@ export function resolveConnectionOptions(options: ConnectionOptionsInput): Conne
     skipUTF8Validation: options.skipUTF8Validation === true,
     allowSynchronousEvents: options.allowSynchronousEvents !== false,
     autoPong: options.autoPong !== false,
+    maxPendingAutoPongs: count('maxPendingAutoPongs', options.maxPendingAutoPongs, DEFAULT_MAX_PENDING_AUTO_PONGS, 0),
     closeTimeout: count('closeTimeout', options.closeTimeout, DEFAULT_CLOSE_TIMEOUT, 0),
+    // 0 means no limit.
+    maxBufferedAmount: count('maxBufferedAmount', options.maxBufferedAmount, DEFAULT_MAX_BUFFERED_AMOUNT, 0) || Infinity,
     generateMask,
   };
 }

@@ -14,7 +14,9 @@ import type { WebSocketError } from '../core/errors.js';
  * - `heartbeat`: no answer to a ping within `heartbeat.timeout` (socket destroyed, 1006);
  * - `idleTimeout`: no message either way for `idleTimeout` ms (1001 sent);
  * - `rateLimit`: the peer exceeded `rateLimit` (1008 sent);
- * - `backpressure`: a broadcast recipient fell too far behind (1013 or 1008 sent);
+ * - `pingFlood`: more than `maxPendingAutoPongs` pings waited for their pong (1008 sent);
+ * - `backpressure`: a broadcast recipient fell too far behind (1013 or 1008 sent), or more
+ *   than `maxBufferedAmount` bytes waited to be sent to a peer (1008 sent);
  * - `memoryBudget`: the process-wide memory budget was exhausted (1013 sent);
  * - `shutdown`: `server.close()` or `server.drain()` (1001 or 1012 sent).
  */
@@ -24,6 +26,7 @@ export type LocalCloseReason =
   | 'heartbeat'
   | 'idleTimeout'
   | 'rateLimit'
+  | 'pingFlood'
   | 'backpressure'
   | 'memoryBudget'
   | 'shutdown';
@@ -35,6 +38,7 @@ export const LOCAL_CLOSE_REASONS: readonly LocalCloseReason[] = [
   'heartbeat',
   'idleTimeout',
   'rateLimit',
+  'pingFlood',
   'backpressure',
   'memoryBudget',
   'shutdown',
@@ -47,6 +51,7 @@ export const LOCAL_CLOSE_TEXT: Readonly<Record<LocalCloseReason, string>> = {
   heartbeat: 'heartbeat timeout',
   idleTimeout: 'idle timeout',
   rateLimit: 'rate limit exceeded',
+  pingFlood: 'too many pings',
   backpressure: 'too slow to receive',
   memoryBudget: 'memory budget exhausted',
   shutdown: 'server shutting down',
@@ -64,5 +69,13 @@ export function isUrgentClose(reason: LocalCloseReason | null): boolean {
 
 /** The local reason for a connection failed by `err` (RFC 6455 §7.1.7). */
 export function protocolCloseReason(err: WebSocketError): LocalCloseReason {
-  return err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'maxPayload' : 'protocolError';
+  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return 'maxPayload';
+  if (err.code === 'WS_ERR_TOO_MANY_PENDING_PONGS') return 'pingFlood';
+  return 'protocolError';
 }
+
+/**
+ * How long a connection closed for not reading (ping flood, output overflow) or for our own
+ * policy with `abort` may take to flush its close frame before its socket is destroyed (ms).
+ */
+export const ABORT_GRACE = 1000;

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { Connection, SendCallback } from '../core/connection.js';
 import { DEFAULT_FRAGMENT_SIZE } from './fragmenter.js';
 import { head, readHeader } from './frame-header.js';
+import type { ConnectionSettings } from './connection-options.js';
 import type { LocalCloseReason } from './local-close.js';
 import type { TransportMonitor } from './monitor.js';
 import { SendScheduler } from './send-scheduler.js';
@@ -27,6 +28,8 @@ export interface SchedulerHost {
   readonly localClose: LocalCloseReason | null;
   /** Toolkit hooks, if any. */
   readonly monitor: TransportMonitor | null;
+  /** The connection settings (`maxBufferedAmount`). */
+  readonly settings: ConnectionSettings;
   /** The socket can take bytes without going above its high-water mark. */
   readonly socketWritable: boolean;
   /** Hands bytes to the socket, after everything handed over before. */
@@ -35,6 +38,8 @@ export interface SchedulerHost {
   finishEnd(): void;
   /** Everything queued went out and the socket has room: the connection is writable again. */
   schedulerDrained(): void;
+  /** More than `maxBufferedAmount` bytes wait to be sent: the peer does not read; close it. */
+  outputOverflow(): void;
 }
 
 /**

@@ -5,15 +5,10 @@
  *
  * @module
  */
-import { type LocalCloseReason, LOCAL_CLOSE_TEXT, isUrgentClose } from './local-close.js';
+import { ABORT_GRACE, type LocalCloseReason, LOCAL_CLOSE_TEXT, isUrgentClose } from './local-close.js';
 import { transportOf } from './internals.js';
 import type { WebSocket } from './websocket.js';
 
-/**
- * How long an aborted connection may take to flush its close frame before its socket is
- * destroyed (ms). Short: the peer is misbehaving or we are short of memory.
- */
-export const ABORT_GRACE = 1000;
 
 const OPEN = 1;
 const CLOSED = 3;

@@ -102,9 +102,13 @@ export class SendScheduler {
       pos = Math.min(frameEnd, end);
     }
     this.pump();
-    if (this.queue.length > 0) {
+    const queue = this.queue;
+    if (queue.length > 0) {
       this.drainWanted = true;
-      if (wasEmpty) this.host.monitor?.backpressure();
+      const host = this.host;
+      if (wasEmpty) host.monitor?.backpressure();
+      // A peer that stops reading must not make us hold its output without bound.
+      if (queue.bytes + host.socket.writableLength > host.settings.maxBufferedAmount) host.outputOverflow();
     }
   }
 

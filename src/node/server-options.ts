@@ -89,8 +89,20 @@ export interface ServerOptions {
   maxHeaderSize?: number;
   /** Milliseconds to wait for a peer's half of the close handshake before destroying its socket (default 30,000). */
   closeTimeout?: number;
+  /**
+   * Most bytes waiting to be sent to the peer (our send queue and the socket's buffer); past it
+   * the connection is closed with 1008 (local reason `backpressure`) and its output dropped.
+   * Default 64 MiB; 0: no limit.
+   */
+  maxBufferedAmount?: number;
   /** Answer pings automatically (default `true`). */
   autoPong?: boolean;
+  /**
+   * Most pings waiting for an automatic pong while the previous one is still unwritten (only the
+   * latest is answered, RFC 6455 §5.5.3); one more closes with 1008 (local reason `pingFlood`).
+   * Default 60, as in `ws`; 0: no limit (memory stays bounded either way).
+   */
+  maxPendingAutoPongs?: number;
   /**
    * Ping a connection after `interval` ms without anything received, and terminate it when
    * nothing arrives within `timeout` ms more (its `close` event: 1006, reason `heartbeat

@@ -7,7 +7,7 @@ import { CloseCode } from '../core/constants.js';
 import type { WebSocketError } from '../core/errors.js';
 import { WriteBatch } from './write-batch.js';
 import { publishClose, publishError } from './diagnostics.js';
-import { type LocalCloseReason, LOCAL_CLOSE_TEXT, protocolCloseReason } from './local-close.js';
+import { ABORT_GRACE, type LocalCloseReason, LOCAL_CLOSE_TEXT, protocolCloseReason } from './local-close.js';
 import type { TransportMonitor } from './monitor.js';
 import { routeOutbound, type SendScheduler } from './send-scheduler.js';
 
@@ -19,6 +19,8 @@ export interface TransportOwner {
   onTransportCloseFrame(code: number, reason: Buffer): void;
   onTransportError(err: WebSocketError): void;
   onTransportDrain(): void;
+  /** More than `maxBufferedAmount` bytes wait to be sent; the owner closes the connection. */
+  onTransportOverflow(): void;
   /** The socket closed; `code` and `reason` are final. */
   onTransportClosed(code: number, reason: Buffer, wasClean: boolean): void;
 }
@@ -35,14 +37,14 @@ export class Transport implements ConnectionHandler {
   /** The underlying socket (any Duplex works; TCP sockets get Nagle disabled). */
   readonly socket: Duplex;
   private readonly owner: TransportOwner;
-  private readonly closeTimeout: number;
+  /** The connection settings, shared by every connection of a server. */
+  readonly settings: ConnectionSettings;
   private closeTimer: NodeJS.Timeout | null = null;
   private readonly batch: WriteBatch;
   private reading = true;
   private userPaused = false;
   private closed = false;
-  /** `allowSynchronousEvents: false`: one message, ping or pong event per turn of the event loop. */
-  private readonly yieldEvents: boolean;
+
   /** The socket closed while received input was still being delivered: report once it is. */
   private closeReportPending = false;
   /** @internal Outbound queue (send-scheduler.ts), created when the socket is full or a message is large. */
@@ -62,8 +64,7 @@ export class Transport implements ConnectionHandler {
   ) {
     this.owner = owner;
     this.socket = socket;
-    this.closeTimeout = settings.closeTimeout;
-    this.yieldEvents = !settings.allowSynchronousEvents;
+    this.settings = settings;
     this.batch = new WriteBatch(socket);
     this.connection = new Connection(this, {
       role,
@@ -73,6 +74,7 @@ export class Transport implements ConnectionHandler {
       maxBufferedChunks: settings.maxBufferedChunks,
       skipUTF8Validation: settings.skipUTF8Validation,
       autoPong: settings.autoPong,
+      maxPendingAutoPongs: settings.maxPendingAutoPongs,
       generateMask: settings.generateMask,
     });
     const tcp = socket as Partial<Socket>;
@@ -144,6 +146,12 @@ export class Transport implements ConnectionHandler {
     this.owner.onTransportDrain();
   }
 
+  /** @internal More than `maxBufferedAmount` bytes wait to be sent (send-scheduler.ts). */
+  outputOverflow(): void {
+    if (this.localClose !== null || this.closed) return;
+    this.owner.onTransportOverflow();
+  }
+
   /** @internal The send queue is empty after an end was deferred: end now. */
   finishEnd(): void {
     this.flush();
@@ -154,19 +162,19 @@ export class Transport implements ConnectionHandler {
     const monitor = this.monitor;
     if (monitor !== null && !monitor.messageIn(data, isBinary)) return;
     this.owner.onTransportMessage(data, isBinary);
-    if (this.yieldEvents) this.yieldAfterEvent();
+    if (!this.settings.allowSynchronousEvents) this.yieldAfterEvent();
   }
 
   onPing(data: Buffer): void {
     this.monitor?.controlIn();
     this.owner.onTransportPing(data);
-    if (this.yieldEvents) this.yieldAfterEvent();
+    if (!this.settings.allowSynchronousEvents) this.yieldAfterEvent();
   }
 
   onPong(data: Buffer): void {
     this.monitor?.controlIn();
     this.owner.onTransportPong(data);
-    if (this.yieldEvents) this.yieldAfterEvent();
+    if (!this.settings.allowSynchronousEvents) this.yieldAfterEvent();
   }
 
   /** `allowSynchronousEvents: false`: nothing more is parsed until the next turn of the event loop. */
@@ -196,6 +204,8 @@ export class Transport implements ConnectionHandler {
     this.applyReading();
     publishError(this.owner, this.connection.role, err, this.localClose);
     this.owner.onTransportError(err);
+    // A peer that does not read will not answer our close frame either.
+    if (this.localClose === 'pingFlood') setTimeout(destroySocket, ABORT_GRACE, this.socket).unref();
   }
 
   endTransport(): void {
@@ -255,7 +265,7 @@ export class Transport implements ConnectionHandler {
 
   private armCloseTimer(): void {
     if (this.closeTimer !== null || this.closed) return;
-    this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeout);
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.settings.closeTimeout);
     this.closeTimer.unref();
   }
 
@@ -338,6 +348,10 @@ type TransportSocket = Duplex & { [kTransport]: Transport };
 /** `true` when `socket` already carries a WebSocket connection. @internal */
 export function isTransportSocket(socket: Duplex): boolean {
   return (socket as Partial<TransportSocket>)[kTransport] !== undefined;
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
 }
 
 function releaseHold(transport: Transport): void {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { MAX_CONTROL_PAYLOAD } from '../core/constants.js';
+import { CloseCode, MAX_CONTROL_PAYLOAD } from '../core/constants.js';
 import { encodeClosePayload } from '../core/close.js';
 import { WebSocketError } from '../core/errors.js';
 import type { MessageExtension } from '../core/extension.js';
@@ -13,6 +13,7 @@ import { type MessageIteratorOptions, type WebSocketMessage, iterateMessages } f
 import { ListenerRegistry, type WsEventListener } from './event-target.js';
 import type { WsCloseEvent, WsErrorEvent, WsEvent, WsListenerOptions, WsMessageEvent } from './events.js';
 import { BlobOutbox, isBlob } from './blob-outbox.js';
+import { closeForPolicy } from './policy-close.js';
 import { type SendData, toPayload } from './send-data.js';
 import { Transport } from './transport.js';
 
@@ -471,6 +472,11 @@ export class WebSocket extends EventEmitter {
   /** @internal */
   onTransportDrain(): void {
     this.emit('drain');
+  }
+
+  /** @internal The peer does not read: close it (1008, local reason `backpressure`) and drop its output. */
+  onTransportOverflow(): void {
+    closeForPolicy(this, 'backpressure', CloseCode.PolicyViolation, true);
   }
 
   /** @internal */

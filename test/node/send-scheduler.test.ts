@@ -6,6 +6,7 @@ import type { LocalCloseReason } from '../../src/node/local-close.js';
 import type { TransportMonitor } from '../../src/node/monitor.js';
 import { DEFAULT_FRAGMENT_SIZE, routeOutbound, type SchedulerHost, SendScheduler } from '../../src/node/send-scheduler.js';
 import { transportOf } from '../../src/node/internals.js';
+import { resolveConnectionOptions } from '../../src/node/connection-options.js';
 import { delay, Op, openPair, parseFrame, runCleanups, until, waitFor, type Frame } from './helpers.js';
 
 afterEach(runCleanups);
@@ -18,7 +19,9 @@ class FakeHost implements SchedulerHost {
   scheduler: SendScheduler | null = null;
   readonly connection: Connection;
   readonly socket = { writableNeedDrain: false, destroyed: false } as unknown as Duplex;
+  readonly settings = resolveConnectionOptions({});
   localClose: LocalCloseReason | null = null;
+  overflows = 0;
   monitor: TransportMonitor | null = null;
   room = true;
   /** The socket reports itself full once this many bytes went out. */
@@ -61,6 +64,9 @@ class FakeHost implements SchedulerHost {
   }
   schedulerDrained(): void {
     this.drained++;
+  }
+  outputOverflow(): void {
+    this.overflows++;
   }
   frames(): Frame[] {
     let buf = Buffer.concat(this.out);

@@ -72,6 +72,7 @@ const sample: ServerStats = {
     heartbeat: 2,
     idleTimeout: 0,
     rateLimit: 1,
+    pingFlood: 0,
     backpressure: 0,
     memoryBudget: 0,
     shutdown: 0,
