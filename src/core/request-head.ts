@@ -115,8 +115,11 @@ const TARGET = /^[\x21-\x7e]+$/;
 // (group 1) has no userinfo (RFC 9110 §4.2.4: a recipient SHOULD treat it as an error) and is
 // followed by the path, the query or nothing.
 const ABSOLUTE_FORM = /^(?:https?|wss?):\/\/([^/?#@]+)(?:[/?]|$)/i;
-// RFC 9110 §7.2: Host = uri-host [ ":" port ], an IP literal or a reg-name (RFC 3986 §3.2.2).
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+// An IP literal in Host, with an optional port (RFC 3986 §3.2.2; IPvFuture is not taken).
+const IP_LITERAL_HOST = /^\[[0-9A-Fa-f:.]+\](?::[0-9]*)?$/;
+// The characters of a reg-name (RFC 3986 §3.2.2): unreserved, pct-encoded and sub-delims.
+const REG_NAME = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=") REG_NAME[c.charCodeAt(0)] = 1;
 // A field value: visible characters, space and tab; no other control (RFC 9110 §5.5).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -184,21 +187,18 @@ function parseWellFormed(text: string): RequestHead | RequestHeadError {
     const value = trimFieldValue(text, colon + 1, end);
     // The value still holds any lone CR or LF of its line: FIELD_VALUE refuses them.
     if (!FIELD_VALUE.test(value)) return bad('Invalid header value');
-    // The fields that say where the request ends and which host it is for. Names are
-    // case-insensitive (RFC 9110 §5.1); the length and first letter spare the others a toLowerCase.
-    const first = name.charCodeAt(0) | 0x20;
-    if ((name.length === 4 && first === 0x68) || (name.length === 14 && first === 0x63) || (name.length === 17 && first === 0x74)) {
-      const lower = name.toLowerCase();
-      if (lower === 'host') {
-        // RFC 9112 §3.2: more than one Host field line MUST be answered with 400.
-        if (host !== undefined) return bad('Duplicate Host header');
-        host = value;
-      } else if (lower === 'content-length') {
-        if (contentLength || value !== '0') return bad('A request body is not allowed');
-        contentLength = true;
-      } else if (lower === 'transfer-encoding') {
-        return bad('A request body is not allowed');
-      }
+    // The fields that say where the request ends and which host it is for (names are
+    // case-insensitive: RFC 9110 §5.1). The length alone spares the other fields the comparison.
+    const n = name.length;
+    if (n === 4 && isNamed(name, 'host')) {
+      // RFC 9112 §3.2: more than one Host field line MUST be answered with 400.
+      if (host !== undefined) return bad('Duplicate Host header');
+      host = value;
+    } else if (n === 14 && isNamed(name, 'content-length')) {
+      if (contentLength || value !== '0') return bad('A request body is not allowed');
+      contentLength = true;
+    } else if (n === 17 && isNamed(name, 'transfer-encoding')) {
+      return bad('A request body is not allowed');
     }
     rawHeaders.push(name, value);
     pos = end + 2;
@@ -206,7 +206,7 @@ function parseWellFormed(text: string): RequestHead | RequestHeadError {
   if (host === undefined) {
     // RFC 9112 §3.2: an HTTP/1.1 request without Host MUST be answered with 400.
     if (versionMinor >= 1) return bad('Missing Host header');
-  } else if (!HOST.test(host)) {
+  } else if (!isHost(host)) {
     return bad('Invalid Host header');
   }
   // RFC 9112 §3.2.2 has a server take the host from an absolute-form target and ignore Host;
@@ -215,6 +215,36 @@ function parseWellFormed(text: string): RequestHead | RequestHeadError {
     return bad('Request target and Host header disagree');
   }
   return { method, url, versionMajor, versionMinor, rawHeaders };
+}
+
+/**
+ * RFC 9110 §7.2: Host = uri-host [ ":" port ], where uri-host is an IP literal or a reg-name
+ * (which covers IPv4 addresses). Empty is allowed: a target without an authority.
+ */
+function isHost(host: string): boolean {
+  if (host.charCodeAt(0) === 0x5b) return IP_LITERAL_HOST.test(host);
+  const colon = host.indexOf(':');
+  const nameEnd = colon === -1 ? host.length : colon;
+  for (let i = 0; i < nameEnd; i++) {
+    if (REG_NAME[host.charCodeAt(i)] !== 1) return false;
+  }
+  if (colon === -1) return true;
+  for (let i = colon + 1; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether the token `name` is `lower` in any case. `| 0x20` lower-cases letters and keeps `-`;
+ * no other token character maps onto a letter or `-` that way, so the test is exact.
+ */
+function isNamed(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** {@link findBadLineEnd} over a head's text (a CR at its very end is bad: the head ended). */

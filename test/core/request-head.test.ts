@@ -144,12 +144,16 @@ describe('parseRequestHead: what would let two readers see different requests', 
     ['a Host with a path', 'GET / HTTP/1.1\r\nHost: example.com/x', 'Invalid Host header'],
     ['a Host with userinfo', 'GET / HTTP/1.1\r\nHost: user@example.com', 'Invalid Host header'],
     ['a Host with a non-digit port', 'GET / HTTP/1.1\r\nHost: example.com:8o', 'Invalid Host header'],
+    ['a Host with two colons', 'GET / HTTP/1.1\r\nHost: example.com:80:81', 'Invalid Host header'],
+    ['a Host with a byte above 0x7f', 'GET / HTTP/1.1\r\nHost: caf\xe9.example', 'Invalid Host header'],
+    ['a Host with an unclosed IP literal', 'GET / HTTP/1.1\r\nHost: [::1', 'Invalid Host header'],
+    ['a Host with text after an IP literal', 'GET / HTTP/1.1\r\nHost: [::1]x', 'Invalid Host header'],
   ])('refuses %s', (_label, text, message) => {
     expect(parseRequestHead(text)).toEqual({ status: 400, message });
   });
 
   it('accepts Host forms of RFC 3986: name and port, IPv4, IPv6 literal, empty; and none in HTTP/1.0', () => {
-    for (const host of ['example.com:8080', '127.0.0.1', '[::1]:443', 'xn--caf-dma.example', '']) {
+    for (const host of ['example.com:8080', '127.0.0.1', '[::1]:443', '[::1]', 'xn--caf-dma.example', 'a_b~c%41!$&\'()*+,;=', 'example.com:', '']) {
       expect(parse(`GET / HTTP/1.1\r\nHost: ${host}`).rawHeaders).toEqual(['Host', host]);
     }
     expect(parse('GET / HTTP/1.0\r\nUpgrade: websocket').rawHeaders).toEqual(['Upgrade', 'websocket']);
