@@ -1,6 +1,6 @@
 /**
  * Our request-head reader against node:http's on the same bytes: a few hundred generated
- * upgrade requests, valid and broken (request/core/request-head-cases.ts: malformed syntax,
+ * upgrade requests, valid and broken (test/core/request-head-cases.ts: malformed syntax,
  * bodies, CL.TE and TE.CL, odd Transfer-Encoding spellings, obs-fold, NUL and CR in values,
  * duplicate Host, absolute-form naming another host, bare LF line ends), each sent over loopback
  * to an `http.Server` and to the listener of a `{ port }` WebSocketServer (upgrade-front.ts).
