@@ -314,10 +314,13 @@ function reasonPhrase(status: number): string {
  * @param status - an HTTP status code, 100–599
  * @param message - the body text; defaults to the reason phrase
  * @param headers - extra headers, e.g. `{ 'Sec-WebSocket-Version': '13' }`
+ * @param toHead - the answer to a HEAD request: the same head, `Content-Length` included, and
+ *   no body (RFC 9110 §9.3.2: a HEAD response carries no content; §8.6: its length field may
+ *   say what a GET would have received)
  * @throws RangeError for a status outside 100–599
  * @throws TypeError when a header name is not a token or a value contains CR, LF or NUL
  */
-export function buildRejectResponse(status: number, message?: string, headers?: Record<string, string>): string {
+export function buildRejectResponse(status: number, message?: string, headers?: Record<string, string>, toHead = false): string {
   if (!Number.isInteger(status) || status < 100 || status > 599) {
     throw new RangeError(`Invalid HTTP status: ${status}`);
   }
@@ -337,7 +340,7 @@ export function buildRejectResponse(status: number, message?: string, headers?: 
   }
   let head = `HTTP/1.1 ${status} ${reason}\r\n`;
   for (const [name, value] of fields.values()) head += `${name}: ${value}\r\n`;
-  return `${head}\r\n${body}`;
+  return toHead ? `${head}\r\n` : `${head}\r\n${body}`;
 }
 
 function fail(message: string): never {

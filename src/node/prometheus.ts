@@ -41,7 +41,8 @@ function escapeHelp(value: string): string {
 /**
  * The statistics as Prometheus text: one `# HELP` and `# TYPE` line per metric, then its
  * samples. Counters end in `_total`; close codes, refusal statuses and local close reasons are
- * labels (`code`, `status`, `reason`).
+ * labels (`code`, `status`, `reason`). A labelled metric with no sample yet (no refusal, no
+ * close) has its HELP and TYPE lines only.
  *
  * @throws TypeError when the prefix or a label name is not valid in the format
  */
@@ -71,6 +72,12 @@ export function renderPrometheus(stats: ServerStats, options: PrometheusOptions 
   metric('connections', 'gauge', 'WebSocket connections open now.', one(stats.connections));
   metric('handshakes_accepted_total', 'counter', 'Opening handshakes accepted (101).', one(stats.handshakesAccepted));
   metric('handshakes_refused_total', 'counter', 'Opening handshakes refused, by HTTP status.', by('status', stats.refusedByStatus));
+  metric(
+    'http_refused_total',
+    'counter',
+    'Requests the own HTTP front refused before any handshake (malformed, timed out, not an upgrade, too large), by HTTP status.',
+    by('status', stats.httpRefusedByStatus),
+  );
   metric('messages_received_total', 'counter', 'Data messages received.', one(stats.messagesIn));
   metric('messages_sent_total', 'counter', 'Data messages sent.', one(stats.messagesOut));
   metric('bytes_received_total', 'counter', 'Bytes read from the sockets.', one(stats.bytesIn));

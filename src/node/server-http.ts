@@ -43,11 +43,14 @@ export function refuseUnclaimed(server: HttpServer, socket: Duplex): void {
   abort(socket, 400, 'Unknown WebSocket path');
 }
 
-/** @internal Answers a refused handshake with an HTTP error and closes the socket. */
-export function abort(socket: Duplex, status: number, message?: string, headers?: Record<string, string>): void {
+/**
+ * @internal Answers a refused handshake with an HTTP error and closes the socket; `toHead`:
+ * the request was a HEAD, so the answer has no body.
+ */
+export function abort(socket: Duplex, status: number, message?: string, headers?: Record<string, string>, toHead = false): void {
   socket.off('error', onHandshakeSocketError);
   socket.on('error', onHandshakeSocketError);
-  if (socket.writable) socket.end(buildRejectResponse(status, message, headers));
+  if (socket.writable) socket.end(buildRejectResponse(status, message, headers, toHead));
   socket.once('finish', () => socket.destroy());
   // Do not wait forever for a peer that never reads the response.
   setTimeout(() => socket.destroy(), 1000).unref();

@@ -103,6 +103,7 @@ export class WebSocketServer extends EventEmitter {
         handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
         maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
         onUpgrade: (req, socket, head) => this.takeUpgrade(req, socket, head, null),
+        onRefused: (status) => this.runtime.metrics.frontRefused(status),
       });
       this.front = front;
       this.watch(front.server, null);
@@ -146,7 +147,7 @@ export class WebSocketServer extends EventEmitter {
       // Another WebSocketServer on the same HTTP server may own this path.
       if (others === 0) {
         this.runtime.metrics.refused(400);
-        abort(socket, 400, 'Unknown WebSocket path');
+        abort(socket, 400, 'Unknown WebSocket path', undefined, req.method === 'HEAD');
       } else {
         process.nextTick(refuseUnclaimed, shared, socket);
       }
@@ -220,7 +221,7 @@ export class WebSocketServer extends EventEmitter {
     // As in `ws`, handleUpgrade honours `path` / shouldHandle in noServer mode too (once per request).
     if (!pathChecked && !this.shouldHandle(req)) {
       this.runtime.metrics.refused(400);
-      abort(socket, 400, 'Unknown WebSocket path');
+      abort(socket, 400, 'Unknown WebSocket path', undefined, req.method === 'HEAD');
       return;
     }
     // Cross-site browser requests are refused unless their origin is listed.
@@ -336,7 +337,7 @@ export class WebSocketServer extends EventEmitter {
       this.emit('wsClientError', err, socket, req);
       return;
     }
-    abort(socket, status, message, headers);
+    abort(socket, status, message, headers, req.method === 'HEAD');
   }
 
   /**

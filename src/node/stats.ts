@@ -19,6 +19,16 @@ export interface ServerStats {
   handshakesRefused: number;
   /** Refused handshakes by HTTP status, e.g. `{ "429": 3, "503": 1 }`. */
   refusedByStatus: Record<string, number>;
+  /**
+   * Requests the server created for `port` answered itself before any WebSocket handshake: a
+   * malformed head or one with a body (400), a head not complete in time (408), a request that
+   * is not an upgrade (426, or 400 when it carries a `Sec-WebSocket-Key`), a head too large
+   * (431), HTTP/2 or later (505). Always 0 with `server` or `noServer`, where `node:http` reads
+   * the heads. Apart from `handshakesRefused`, which counts upgrade requests in every mode.
+   */
+  httpRefused: number;
+  /** {@link ServerStats.httpRefused} by HTTP status, e.g. `{ "400": 2, "408": 1 }`. */
+  httpRefusedByStatus: Record<string, number>;
   /** Data messages received (delivered or dropped by a rate limit). */
   messagesIn: number;
   /** Data messages handed to sockets (each recipient of a broadcast counts). */
@@ -44,6 +54,8 @@ export class ServerMetrics implements TransportMonitor {
   handshakesAccepted = 0;
   handshakesRefused = 0;
   readonly refusedByStatus = new Map<number, number>();
+  httpRefused = 0;
+  readonly httpRefusedByStatus = new Map<number, number>();
   messagesIn = 0;
   messagesOut = 0;
   private closedBytesIn = 0;
@@ -58,6 +70,12 @@ export class ServerMetrics implements TransportMonitor {
   refused(status: number): void {
     this.handshakesRefused++;
     this.refusedByStatus.set(status, (this.refusedByStatus.get(status) ?? 0) + 1);
+  }
+
+  /** Counts a request the own HTTP front answered with an error before any handshake. */
+  frontRefused(status: number): void {
+    this.httpRefused++;
+    this.httpRefusedByStatus.set(status, (this.httpRefusedByStatus.get(status) ?? 0) + 1);
   }
 
   messageIn(): boolean {
@@ -104,6 +122,8 @@ export class ServerMetrics implements TransportMonitor {
       handshakesAccepted: this.handshakesAccepted,
       handshakesRefused: this.handshakesRefused,
       refusedByStatus: toRecord(this.refusedByStatus),
+      httpRefused: this.httpRefused,
+      httpRefusedByStatus: toRecord(this.httpRefusedByStatus),
       messagesIn: this.messagesIn,
       messagesOut: this.messagesOut,
       bytesIn,

@@ -10,9 +10,12 @@
  * server (`server` option) or fed by `handleUpgrade` still take their requests from `node:http`.
  *
  * What a plain HTTP request gets: 426 Upgrade Required (400 when it carries a WebSocket key but
- * is not a valid upgrade), then the connection closes. Malformed heads get 400, an HTTP major
- * version other than 1 gets 505, a head above `maxHeaderSize` gets 431 and a head not complete
- * within `handshakeTimeout` gets 408.
+ * is not a valid upgrade; no body when it is a HEAD), then the connection closes. Malformed
+ * heads get 400 (at the first bad line end, before the head is complete), heads with a body
+ * (`Content-Length` other than 0, any `Transfer-Encoding`) get 400, an HTTP major version other
+ * than 1 gets 505, a head above `maxHeaderSize` gets 431 and a head not complete within
+ * `handshakeTimeout` gets 408. Each of these answers is reported to `onRefused`; upgrade
+ * requests are the server's to accept or refuse.
  *
  * @internal
  * @module
@@ -20,7 +23,7 @@
 import { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { hasToken } from '../core/headers.js';
-import { findHeadEnd, headersObject, isHeadError, parseRequestHead, type RequestHead } from '../core/request-head.js';
+import { HEAD_INCOMPLETE, headersObject, isHeadError, parseRequestHead, scanRequestHead, type RequestHead } from '../core/request-head.js';
 import { abort, onHandshakeSocketError, plainRequestRefusal } from './server-http.js';
 
 /** Settings of an {@link UpgradeFront}. @internal */
@@ -31,6 +34,8 @@ export interface UpgradeFrontOptions {
   maxHeaderSize: number;
   /** Called with every upgrade request, its socket (paused) and the bytes that followed the head. */
   onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** Called with the status of every answer the front gives itself (400, 408, 426, 431, 505). */
+  onRefused?(status: number): void;
 }
 
 /** Bytes of a head that arrived in several reads. */
@@ -101,24 +106,19 @@ export class UpgradeFront {
       searched = held.length;
       data = append(held, chunk, max);
     }
-    const end = findHeadEnd(data, searched);
-    if (end === -1) {
-      if (data.length > max) {
-        this.release(socket);
-        abort(socket, 431, 'Request head too large');
-      } else if (held === undefined) {
-        (this.held ??= new Map()).set(socket, holdFirst(chunk, max));
-      }
+    const end = scanRequestHead(data, searched, max);
+    if (end === HEAD_INCOMPLETE) {
+      if (held === undefined) (this.held ??= new Map()).set(socket, holdFirst(chunk, max));
       return;
     }
     this.release(socket);
-    if (end - 4 > max) {
-      abort(socket, 431, 'Request head too large');
+    if (typeof end !== 'number') {
+      this.refuse(socket, end.status, end.message);
       return;
     }
     const parsed = parseRequestHead(data.toString('latin1', 0, end - 4));
     if (isHeadError(parsed)) {
-      abort(socket, parsed.status, parsed.message);
+      this.refuse(socket, parsed.status, parsed.message);
       return;
     }
     const req = requestOf(socket, parsed);
@@ -133,7 +133,13 @@ export class UpgradeFront {
       return;
     }
     const refusal = plainRequestRefusal(req);
-    abort(socket, refusal.status, refusal.message, refusal.headers);
+    this.refuse(socket, refusal.status, refusal.message, refusal.headers, parsed.method === 'HEAD');
+  }
+
+  /** Answers with an HTTP error, closes the connection and reports the status. */
+  private refuse(socket: Socket, status: number, message: string, headers?: Record<string, string>, toHead = false): void {
+    this.options.onRefused?.(status);
+    abort(socket, status, message, headers, toHead);
   }
 
   /** The head is complete or refused: the socket no longer waits. */
@@ -152,7 +158,7 @@ export class UpgradeFront {
         this.release(socket);
       } else if (deadline <= now) {
         this.release(socket);
-        abort(socket, 408, 'Request head timed out');
+        this.refuse(socket, 408, 'Request head timed out');
       }
     }
     if (this.waiting.size === 0) this.stopSweep();
@@ -178,7 +184,8 @@ function holdFirst(chunk: Buffer, max: number): HeldHead {
 /**
  * Appends `chunk` to a held head, growing its buffer by doubling (a head sent a byte at a time
  * is then copied O(n) times, not O(n²)), and returns the bytes held so far. What is held was at
- * most `max` bytes before (or the head was refused), so this stays below `max` plus one read.
+ * most `max + 3` bytes before (or the head was refused), so this stays below `max + 3` plus one
+ * read.
  */
 function append(held: HeldHead, chunk: Buffer, max: number): Buffer {
   const need = held.length + chunk.length;

@@ -305,6 +305,14 @@ describe('buildRejectResponse', () => {
     expect(res.headers['content-length']).toBe('7');
   });
 
+  it('answers a HEAD request with the same head and no body', () => {
+    const get = buildRejectResponse(426, 'Upgrade Required', { Upgrade: 'websocket' });
+    const head = buildRejectResponse(426, 'Upgrade Required', { Upgrade: 'websocket' }, true);
+    expect(head.endsWith('\r\n\r\n')).toBe(true);
+    expect(get).toBe(`${head}Upgrade Required`);
+    expect(parseResponse(head).headers['content-length']).toBe('16');
+  });
+
   it('lets extra headers replace Content-Type without duplicating it', () => {
     const res = parseResponse(buildRejectResponse(403, '{}', { 'content-type': 'application/json' }));
     expect(res.headers['content-type']).toBe('application/json');

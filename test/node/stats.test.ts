@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, WebSocket, type ServerStats } from '../../src/index.js';
-import { Op, RawClient, rawHttp, runCleanups, startServer, trackClient, until, upgradeRequest, waitFor } from './helpers.js';
+import http from 'node:http';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, WebSocket, WebSocketServer, type ServerStats } from '../../src/index.js';
+import { listen, Op, RawClient, rawHttp, runCleanups, startServer, trackClient, trackServer, until, upgradeRequest, waitFor } from './helpers.js';
 
 afterEach(runCleanups);
 
@@ -45,6 +46,42 @@ describe('server.stats()', () => {
     expect(stats.bytesOut).toBeGreaterThan(5 * (2 + 7));
   });
 
+  it('counts what the own HTTP front refused apart from handshakes: 400, 408, 426, 431, 505', async () => {
+    const { wss, port } = await startServer({ path: '/ws', maxHeaderSize: 1024, handshakeTimeout: 200 });
+    expect(wss.stats()).toMatchObject({ httpRefused: 0, httpRefusedByStatus: {} });
+    const answers = await Promise.all([
+      rawHttp(port, 'GET /ws HTTP/1.1\r\nHost : x\r\n\r\n'),
+      rawHttp(port, 'GET /ws HTTP/1.1\nHost: x\n\n'),
+      rawHttp(port, upgradeRequest(port, { path: '/ws', headers: { 'Content-Length': '5' } })),
+      // Nothing sent: the head never comes.
+      rawHttp(port, ''),
+      rawHttp(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      rawHttp(port, upgradeRequest(port, { path: '/ws', headers: { 'X-Big': 'x'.repeat(1100) } })),
+      rawHttp(port, 'GET /ws HTTP/2.0\r\nHost: x\r\n\r\n'),
+      // Upgrade requests refused by the WebSocket rules are handshake refusals.
+      rawHttp(port, upgradeRequest(port, { path: '/elsewhere' })),
+    ]);
+    expect(answers.map((res) => res.status)).toEqual([400, 400, 400, 408, 426, 431, 505, 400]);
+    const stats = wss.stats();
+    expect(stats.httpRefused).toBe(7);
+    expect(stats.httpRefusedByStatus).toEqual({ '400': 3, '408': 1, '426': 1, '431': 1, '505': 1 });
+    expect(stats.handshakesRefused).toBe(1);
+    expect(stats.refusedByStatus).toEqual({ '400': 1 });
+    const text = renderPrometheus(stats);
+    expect(text).toContain('ws6455_http_refused_total{status="408"} 1');
+    expect(text).toContain('ws6455_http_refused_total{status="400"} 3');
+    expect(text).toContain('ws6455_handshakes_refused_total{status="400"} 1');
+  });
+
+  it('counts no front refusals with { server }: node:http reads the heads', async () => {
+    const httpServer = http.createServer();
+    const port = await listen(httpServer);
+    const wss = new WebSocketServer({ server: httpServer });
+    trackServer(wss);
+    expect((await rawHttp(port, upgradeRequest(port, { headers: { 'Content-Length': 'abc' } }))).status).toBe(400);
+    expect(wss.stats()).toMatchObject({ httpRefused: 0, httpRefusedByStatus: {}, handshakesRefused: 0 });
+  });
+
   it('counts backpressure events', async () => {
     const { wss, port } = await startServer();
     const accepted = waitFor<[WebSocket]>(wss, 'connection');
@@ -61,6 +98,8 @@ const sample: ServerStats = {
   handshakesAccepted: 10,
   handshakesRefused: 2,
   refusedByStatus: { '429': 1, '503': 1 },
+  httpRefused: 4,
+  httpRefusedByStatus: { '400': 3, '408': 1 },
   messagesIn: 100,
   messagesOut: 250,
   bytesIn: 4096,
@@ -91,6 +130,9 @@ describe('renderPrometheus', () => {
     expect(lines).toContain('ws6455_connections 3');
     expect(lines).toContain('# TYPE ws6455_handshakes_refused_total counter');
     expect(lines).toContain('ws6455_handshakes_refused_total{status="429"} 1');
+    expect(lines).toContain('# TYPE ws6455_http_refused_total counter');
+    expect(lines).toContain('ws6455_http_refused_total{status="400"} 3');
+    expect(lines).toContain('ws6455_http_refused_total{status="408"} 1');
     expect(lines).toContain('ws6455_closes_total{code="1006"} 2');
     expect(lines).toContain('ws6455_local_closes_total{reason="heartbeat"} 2');
     expect(lines).toContain('ws6455_local_closes_total{reason="shutdown"} 0');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { IncomingMessage } from 'node:http';
+import http, { IncomingMessage } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from '../../src/index.js';
 import { UpgradeFront } from '../../src/node/upgrade-front.js';
@@ -7,6 +7,7 @@ import {
   acceptFor,
   buildFrame,
   delay,
+  listen,
   newKey,
   onCleanup,
   Op,
@@ -171,6 +172,140 @@ describe('the server created for { port }', () => {
   it('rejects a maxHeaderSize that is not a positive number', () => {
     expect(() => new WebSocketServer({ port: 0, maxHeaderSize: 0 })).toThrow(RangeError);
     expect(() => new WebSocketServer({ port: 0, maxHeaderSize: Number.NaN })).toThrow(RangeError);
+  });
+});
+
+/** An upgrade request to `port` with `fields` added after the default ones. */
+function upgradeWith(port: number, fields: readonly string[], path = '/'): string {
+  return `${upgradeRequest(port, { path }).slice(0, -2)}${fields.map((f) => `${f}\r\n`).join('')}\r\n`;
+}
+
+describe('the server created for { port } refuses what node:http refuses, and heads with a body', () => {
+  // Each head is followed by a valid masked text frame: had the head been accepted, the frame
+  // would have been read as the first message (request smuggling into the WebSocket stream).
+  it.each([
+    ['Content-Length: abc', ['Content-Length: abc']],
+    ['Content-Length: 5, 6', ['Content-Length: 5, 6']],
+    ['two equal Content-Length lines', ['Content-Length: 0', 'Content-Length: 0']],
+    ['two Content-Length lines', ['Content-Length: 5', 'Content-Length: 5']],
+    ['a Content-Length other than 0', ['Content-Length: 7']],
+    ['Content-Length then Transfer-Encoding (CL.TE)', ['Content-Length: 7', 'Transfer-Encoding: chunked']],
+    ['Transfer-Encoding then Content-Length (TE.CL)', ['Transfer-Encoding: chunked', 'Content-Length: 7']],
+    ['Transfer-Encoding: chunked, identity', ['Transfer-Encoding: chunked, identity']],
+    ['Transfer-Encoding: chunked', ['Transfer-Encoding: chunked']],
+    ['Transfer-Encoding in odd case after a tab', ['transfer-ENCODING:\tChUnKeD']],
+    ['a second Host', ['Host: elsewhere.example']],
+  ])('answers 400 to an upgrade request with %s and reads nothing after it', async (_label, fields) => {
+    const { wss, port } = await startServer();
+    let connections = 0;
+    const messages: string[] = [];
+    wss.on('connection', (ws: WebSocket) => {
+      connections++;
+      ws.on('message', (data: Buffer) => messages.push(data.toString()));
+    });
+    const frame = buildFrame({ opcode: Op.Text, payload: Buffer.from('smuggled') });
+    const res = await rawHttp(port, Buffer.concat([Buffer.from(upgradeWith(port, fields), 'latin1'), frame]));
+    expect(res.status).toBe(400);
+    expect(res.closedByServer).toBe(true);
+    expect(connections).toBe(0);
+    expect(messages).toEqual([]);
+  });
+
+  it('upgrades a request with Content-Length: 0', async () => {
+    const { port } = await startServer();
+    expect((await rawHttp(port, upgradeWith(port, ['Content-Length: 0']), 200)).status).toBe(101);
+  });
+
+  it.each([
+    ['a target without a leading slash', 'echo'],
+    ['the asterisk form', '*'],
+    ['a query without a path', '?a=1'],
+    ['a scheme without //', 'mailto:x'],
+    ['an absolute form with userinfo', 'http://user@127.0.0.1/'],
+    ['an absolute form naming another host than Host', 'http://elsewhere.example/'],
+  ])('answers 400 to %s', async (_label, target) => {
+    const { wss, port } = await startServer();
+    let connections = 0;
+    wss.on('connection', () => connections++);
+    const res = await rawHttp(port, upgradeRequest(port, { path: target }));
+    expect(res.status).toBe(400);
+    expect(connections).toBe(0);
+  });
+
+  it('answers 400 to an HTTP/1.1 request without Host', async () => {
+    const { port } = await startServer();
+    expect((await rawHttp(port, upgradeRequest(port, { headers: { Host: null } }))).status).toBe(400);
+  });
+
+  it('reads an absolute-form target as node:http and ws do: req.url as sent, and path compares it whole', async () => {
+    // What a `ws` user gets: node:http hands the target over unchanged, ws's path check compares
+    // it up to "?", so an absolute-form target never matches `path`. Both modes must agree.
+    const httpServer = http.createServer();
+    const httpPort = await listen(httpServer);
+    const shared = new WebSocketServer({ server: httpServer });
+    trackServer(shared);
+    const httpPathServer = http.createServer();
+    const httpPathPort = await listen(httpPathServer);
+    trackServer(new WebSocketServer({ server: httpPathServer, path: '/ws' }));
+    const { wss: own, port: ownPort } = await startServer();
+    const { port: ownPathPort } = await startServer({ path: '/ws' });
+    const urls: string[] = [];
+    own.on('connection', (_ws: WebSocket, req: IncomingMessage) => urls.push(req.url ?? ''));
+    shared.on('connection', (_ws: WebSocket, req: IncomingMessage) => urls.push(req.url ?? ''));
+
+    const absolute = (port: number): string => upgradeRequest(port, { path: `http://127.0.0.1:${port}/ws?x=1` });
+    expect((await rawHttp(ownPort, absolute(ownPort), 200)).status).toBe(101);
+    expect((await rawHttp(httpPort, absolute(httpPort), 200)).status).toBe(101);
+    expect(urls).toEqual([`http://127.0.0.1:${ownPort}/ws?x=1`, `http://127.0.0.1:${httpPort}/ws?x=1`]);
+    // With a path, the same target is refused by both, and the origin form is accepted by both.
+    for (const port of [ownPathPort, httpPathPort]) {
+      expect((await rawHttp(port, absolute(port))).status).toBe(400);
+      expect((await rawHttp(port, upgradeRequest(port, { path: '/ws?x=1' }), 200)).status).toBe(101);
+    }
+  });
+
+  it('answers 400 at once to a head with bare LF line ends, whole or one byte at a time', async () => {
+    // A long handshakeTimeout: the answer must not wait for it.
+    const { wss, port } = await startServer({ handshakeTimeout: 60_000 });
+    let connections = 0;
+    wss.on('connection', () => connections++);
+    const bareLf = 'GET / HTTP/1.1\nHost: x\nUpgrade: websocket\nConnection: Upgrade\n\n';
+    const whole = await rawHttp(port, bareLf);
+    expect(whole.status).toBe(400);
+    expect(whole.closedByServer).toBe(true);
+    for (const request of [bareLf, 'GET / HTTP/1.1\r\nHost: x\rUpgrade: websocket\r\n', 'GET / HTTP/1.1\r\nHost: x\r\n\n']) {
+      const { socket, received, closed } = await rawSocket(port);
+      let open = true;
+      socket.once('close', () => (open = false));
+      for (let i = 0; i < request.length && open; i++) {
+        socket.write(request.slice(i, i + 1), 'latin1');
+        await delay(1);
+      }
+      await closed;
+      const head = parseHead(received());
+      expect(head?.status, JSON.stringify(request)).toBe(400);
+      expect(head?.rest.toString(), JSON.stringify(request)).toBe(whole.body);
+    }
+    expect(connections).toBe(0);
+  });
+
+  it('answers HEAD without a body: 426 to a plain request, 405 to an upgrade attempt', async () => {
+    const { port } = await startServer();
+    const plain = await rawSocket(port);
+    plain.socket.write('HEAD / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await plain.closed;
+    const head = parseHead(plain.received());
+    expect(head?.status).toBe(426);
+    expect(head?.headers.upgrade).toBe('websocket');
+    expect(head?.rest.length).toBe(0);
+    const upgrade = await rawSocket(port);
+    upgrade.socket.write(upgradeRequest(port, { method: 'HEAD' }));
+    await upgrade.closed;
+    const refused = parseHead(upgrade.received());
+    expect(refused?.status).toBe(405);
+    expect(refused?.rest.length).toBe(0);
+    // GET still gets the body.
+    expect((await rawHttp(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')).body).toBe('Upgrade Required');
   });
 });
 
