@@ -3,19 +3,15 @@
  *
  * A pong "waits" from the moment it is handed to the output until its write completed; a peer
  * that reads keeps this short (writes complete between two reads), a peer that sends pings and
- * never reads makes pongs pile up. So:
+ * never reads makes pongs pile up. As in `ws`, every ping gets its own pong (RFC 6455 §5.5.2)
+ * and `maxPending` waiting pongs (its `maxPendingAutoPongs`, default 60) are the limit: the
+ * ping after that fails the connection (1008; `ws` terminates it).
  *
- * - every ping is answered with its own pong (RFC 6455 §5.5.2) while fewer than
- *   {@link IN_FLIGHT_CAP} pongs wait, enough for every ping of one socket read of ordinary pings;
- * - beyond that, a ping only replaces the payload to answer next (RFC 6455 §5.5.3: "the endpoint
- *   MAY elect to send a Pong frame for only the most recently processed Ping frame"), sent when
- *   a waiting pong was written;
- * - more than `maxPending` such pings before any pong could be written mean the peer does not
- *   read: the caller fails the connection with 1008 (`ws` terminates past its
- *   `maxPendingAutoPongs` waiting pongs). With `maxPending` 0 it is never failed.
- *
- * What a flooding peer makes us hold is therefore at most {@link IN_FLIGHT_CAP} pongs of at most
- * 131 bytes (33 KiB) plus one 125-byte payload.
+ * With no limit (`maxPending` 0) the connection is never failed, and memory stays bounded all
+ * the same: at most {@link IN_FLIGHT_CAP} pongs wait, and a later ping only replaces the payload
+ * to answer next (RFC 6455 §5.5.3: "the endpoint MAY elect to send a Pong frame for only the
+ * most recently processed Ping frame"). So a flooding peer makes us hold at most 256 pongs of at
+ * most 131 bytes (33 KiB) plus one 125-byte payload.
  *
  * @module
  */
@@ -25,7 +21,7 @@ import { encodeFrame, type FrameOutput } from './frame-encoder.js';
 /** Default of `maxPendingAutoPongs`, as in `ws`. */
 export const DEFAULT_MAX_PENDING_AUTO_PONGS = 60;
 
-/** Most automatic pongs waiting to be written; later pings are answered by one pong for the latest. */
+/** Most automatic pongs waiting to be written; beyond, a ping only replaces the payload answered next. */
 export const IN_FLIGHT_CAP = 256;
 
 /** The automatic pongs of one connection; created by its first ping. @internal */
@@ -49,16 +45,17 @@ export class AutoPong {
   }
 
   /**
-   * Answers a ping. Returns `false`, sending nothing, when more than `maxPending` pings came
-   * while {@link IN_FLIGHT_CAP} pongs could not be written: the caller fails the connection.
+   * Answers a ping. Returns `false`, sending nothing, when `maxPending` pings already wait for
+   * their pong: the caller fails the connection.
    */
   answer(payload: Buffer): boolean {
+    if (this.inFlight + this.coalesced >= this.maxPending) return false;
     if (this.inFlight < IN_FLIGHT_CAP) {
       this.send(payload);
-      return true;
+    } else {
+      this.latest = Buffer.from(payload);
+      this.coalesced++;
     }
-    if (++this.coalesced > this.maxPending) return false;
-    this.latest = Buffer.from(payload);
     return true;
   }
 

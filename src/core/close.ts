@@ -71,16 +71,16 @@ export function parseClosePayload(payload: Uint8Array, skipUtf8Validation = fals
  * @param code - Status code; omit for an empty payload (no code, no reason).
  * @param reason - UTF-8 text or bytes, at most 123 bytes once encoded.
  * @returns The payload: empty, or the code in network byte order followed by the reason.
- * @throws TypeError if a reason is given without a code, if the code may not be sent
+ * A reason without a code is dropped (the payload is then empty), as `ws` does.
+ * @throws TypeError if the code may not be sent
  * (see {@link isValidCloseCode}; 1005, 1006 and 1015 never), or if a byte reason is not UTF-8.
  * @throws RangeError if the reason is longer than 123 bytes.
  */
 export function encodeClosePayload(code?: number, reason?: string | Uint8Array): Buffer {
+  // As in `ws`: without a code there is no payload, so a reason alone is dropped (RFC 6455
+  // §5.5.1: a body starts with the code).
+  if (code === undefined) return Buffer.alloc(0);
   const hasReason = reason !== undefined && reason.length > 0;
-  if (code === undefined) {
-    if (hasReason) throw new TypeError('A close reason requires a close code');
-    return Buffer.alloc(0);
-  }
   if (!isValidCloseCode(code)) {
     throw new TypeError(
       `Invalid close code ${String(code)}: use 1000-1003, 1007-1014 or 3000-4999 (1005, 1006 and 1015 are never sent)`,

@@ -59,13 +59,13 @@ export interface ConnectionOptions {
   extension?: MessageExtension | null;
   /** Do not check received text and close reasons as UTF-8 (default false). */
   skipUTF8Validation?: boolean;
-  /** Most input chunks held while paused; one more fails with 1008 (default: no limit). */
+  /** Most input chunks one frame may span; one more fails with 1008 (default: no limit). */
   maxBufferedChunks?: number;
   /** Fills the masking key of each frame (client role) instead of the CSPRNG. */
   generateMask?: MaskGenerator | null;
   /**
-   * Most pings waiting for an automatic pong (the latest one answered, RFC 6455 §5.5.3); one
-   * more fails the connection with 1008 (default 60, as `ws`; 0: no limit).
+   * Most automatic pongs waiting to be written; a ping beyond fails the connection with 1008
+   * (default 60, as `ws`; 0: no limit, later pings are then coalesced, RFC 6455 §5.5.3).
    */
   maxPendingAutoPongs?: number;
 }
@@ -139,7 +139,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
       expectMasked: options.role === 'server',
       maxFrameLength: this.maxPayload,
       allowedRsv: this.extension?.rsv ?? 0,
-      maxHeldChunks: options.maxBufferedChunks ?? Infinity,
+      maxFrameChunks: options.maxBufferedChunks ?? Infinity,
     });
   }
 
@@ -158,13 +158,29 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     return this.extension;
   }
 
-  /** Bytes of sends waiting behind the extension (compression) and not yet encoded. */
+  /** Bytes of sends waiting for the extension (compression), the one being encoded included. */
   get queuedBytes(): number {
     const queue = this.queue;
     if (queue === null) return 0;
     let bytes = 0;
     for (const item of queue) bytes += item.framed === undefined ? item.data.length : framedLength(item.framed);
     return bytes;
+  }
+
+  /**
+   * Record where each frame of a message starts (for the `fragments` binary type); read them in
+   * `onMessage` from {@link frameStarts}.
+   */
+  set recordFrames(value: boolean) {
+    this.assembler.recordFrames = value;
+  }
+
+  /**
+   * Offsets at which the frames after the first start in the message being delivered; `null`
+   * for a message of one frame, a decompressed one, or when not recorded.
+   */
+  get frameStarts(): readonly number[] | null {
+    return this.assembler.deliveredFrameStarts;
   }
 
   /** Bytes received and held: a partial message plus input held while paused. */
@@ -304,7 +320,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
             new ProtocolError(
               'WS_ERR_TOO_MANY_PENDING_PONGS',
               CloseCode.PolicyViolation,
-              `More than ${this.maxPendingAutoPongs} pings wait for an answer: the peer does not read`,
+              `${this.maxPendingAutoPongs} pongs wait to be written and another ping came: the peer does not read`,
             ),
           );
           return;
@@ -377,7 +393,9 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.queue = null;
     let queuedClose: QueuedSend | null = null;
     if (queue !== null) {
-      for (const item of queue) {
+      // The message being encoded (at the head) is called back by its encoder.
+      for (let i = this.encoding ? 1 : 0; i < queue.length; i++) {
+        const item = queue[i] as QueuedSend;
         if (item.opcode === Opcode.Close) queuedClose = item;
         else item.cb?.(notOpen());
       }
@@ -513,19 +531,24 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   private drainQueue(): void {
     const queue = this.queue;
     while (!this.encoding && queue !== null && queue.length > 0) {
-      const item = queue.shift() as QueuedSend;
+      const item = queue[0] as QueuedSend;
       if (item.framed !== undefined) {
+        queue.shift();
         this.writeFramed(item.framed, item.cb);
         continue;
       }
       const extension = this.extension;
       if (!item.compress || extension === null) {
+        queue.shift();
         encodeFrame(this, item.opcode, item.data, item.fin, 0, this.masked, item.cb);
         continue;
       }
+      // The message stays at the head of the queue while it is encoded: `queuedBytes` (and so
+      // `bufferedAmount`) counts it.
       this.encoding = true;
       extension.encode(item.data, item.fin, (err, encoded) => {
         this.encoding = false;
+        if (this.queue !== null && this.queue[0] === item) this.queue.shift();
         if (this.failed || this.stateValue === ConnectionState.Closed || this.inputEnding) {
           item.cb?.(err ?? notOpen());
           return;
@@ -567,7 +590,8 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     const pending = this.queue;
     this.queue = null;
     if (pending) {
-      for (const item of pending) item.cb?.(notOpen());
+      // The message being encoded (at the head) is called back by its encoder.
+      for (let i = this.encoding ? 1 : 0; i < pending.length; i++) pending[i]?.cb?.(notOpen());
     }
   }
 

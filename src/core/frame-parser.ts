@@ -29,10 +29,10 @@ export interface FrameParserOptions {
   /** RSV bits owned by negotiated extensions (e.g. 0x40 for permessage-deflate). */
   allowedRsv?: number;
   /**
-   * Most input chunks held while paused (the `maxBufferedChunks` option); one more fails with
-   * 1008. Default: no limit (the binding stops reading while paused).
+   * Most input chunks one frame may span, header included (the `maxBufferedChunks` option, as
+   * `ws` counts them); one more fails with 1008. Default: no limit.
    */
-  maxHeldChunks?: number;
+  maxFrameChunks?: number;
 }
 
 const STATE_HEADER = 0;
@@ -58,7 +58,9 @@ export class FrameParser {
   private readonly expectMasked: boolean;
   private maxFrameLength: number;
   private allowedRsv: number;
-  private readonly maxHeldChunks: number;
+  private readonly maxFrameChunks: number;
+  /** Input chunks the current frame has spanned so far. */
+  private frameChunks = 0;
 
   private state = STATE_HEADER;
   /** Header bytes carried over when a header spans chunks (rare: allocated on first use). */
@@ -82,7 +84,7 @@ export class FrameParser {
     this.expectMasked = options.expectMasked;
     this.maxFrameLength = options.maxFrameLength;
     this.allowedRsv = options.allowedRsv ?? 0;
-    this.maxHeldChunks = options.maxHeldChunks ?? Infinity;
+    this.maxFrameChunks = options.maxFrameChunks ?? Infinity;
   }
 
   /** Changes which RSV bits are accepted (after extension negotiation). */
@@ -125,18 +127,15 @@ export class FrameParser {
     return this.pending;
   }
 
-  /** Holds a chunk behind the input already held, within `maxHeldChunks`. */
-  private hold(chunk: Buffer): void {
-    const held = this.held();
-    if (held.length >= this.maxHeldChunks) {
-      this.stop();
+  /** One more input chunk for the frame in progress, within `maxFrameChunks`. */
+  private countChunk(): void {
+    if (++this.frameChunks > this.maxFrameChunks) {
       throw new ProtocolError(
         'WS_ERR_TOO_MANY_BUFFERED_PARTS',
         CloseCode.PolicyViolation,
-        `More than ${this.maxHeldChunks} chunks of input held while paused`,
+        `A frame spans more than ${this.maxFrameChunks} chunks of input`,
       );
     }
-    held.push(chunk);
   }
 
   /** Parses held input in order until paused, stopped or done. */
@@ -166,7 +165,7 @@ export class FrameParser {
     if (this.state === STATE_DEAD || chunk.length === 0) return;
     if (this.paused || this.parsing || this.pending.length > 0) {
       // Keep wire order: behind held input, or behind the chunk a sink callback is inside of.
-      this.hold(chunk);
+      this.held().push(chunk);
       if (!this.paused && !this.parsing) this.drain();
       return;
     }
@@ -177,6 +176,8 @@ export class FrameParser {
   private parse(chunk: Buffer): void {
     this.parsing = true;
     try {
+      // A frame (or its header) continues in this chunk.
+      if (this.state === STATE_PAYLOAD || this.scratchLength > 0) this.countChunk();
       const end = chunk.length;
       let pos = 0;
       while (pos < end) {
@@ -202,6 +203,7 @@ export class FrameParser {
 
   /** Reads as much of a header as the chunk holds; returns the new position. */
   private readHeader(chunk: Buffer, pos: number): number {
+    if (this.scratchLength === 0) this.frameChunks = 1;
     const available = chunk.length - pos;
     if (this.scratchLength === 0 && available >= 2) {
       const need = headerLength(chunk[pos + 1] as number);

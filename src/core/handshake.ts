@@ -367,31 +367,34 @@ export function verifyUpgradeResponse(
   // Step 2: Upgrade must be "websocket", compared case-insensitively — the whole value, not
   // one token of a list.
   const upgrade = headerTokens(h.upgrade);
-  if (upgrade.length !== 1 || upgrade[0] !== 'websocket') fail('Invalid Upgrade header in server response');
+  if (upgrade.length !== 1 || upgrade[0] !== 'websocket') fail('Invalid Upgrade header');
 
   // Step 3: Connection must contain the token "Upgrade", case-insensitively.
   if (!hasToken(h.connection, 'upgrade')) fail('Invalid Connection header in server response');
 
   // Step 4: Sec-WebSocket-Accept must be the accept key of the key we sent.
   const accept = single(h['sec-websocket-accept'])?.trim();
-  if (accept === undefined) fail('Missing Sec-WebSocket-Accept header in server response');
-  if (accept !== acceptKey(expected.key)) fail('Invalid Sec-WebSocket-Accept header in server response');
+  if (accept === undefined) fail('Invalid Sec-WebSocket-Accept header');
+  if (accept !== acceptKey(expected.key)) fail('Invalid Sec-WebSocket-Accept header');
 
   // Step 5: every extension in use must be one the client offered.
   const extensions = parseExtensions(h['sec-websocket-extensions']);
-  if (extensions === null) fail('Invalid Sec-WebSocket-Extensions header in server response');
+  if (extensions === null) fail('Invalid Sec-WebSocket-Extensions header');
   const offered = new Set(expected.extensionNames.map((name) => name.toLowerCase()));
+  if (extensions.length > 0 && offered.size === 0) {
+    fail('Server sent a Sec-WebSocket-Extensions header but no extension was requested');
+  }
   for (const ext of extensions) {
-    if (!offered.has(ext.name)) fail(`Server accepted an extension that was not offered: ${ext.name}`);
+    if (!offered.has(ext.name)) fail('Server indicated an extension that was not requested');
   }
 
   // Step 6: a subprotocol, if any, must be exactly one the client offered (RFC 7936:
   // case-sensitive). The server may select none.
   const protocol = single(h['sec-websocket-protocol']);
   if (protocol === undefined) return { protocol: '', extensions };
-  if (expected.protocols.length === 0) fail('Server sent a subprotocol but none was offered');
+  if (expected.protocols.length === 0) fail('Server sent a subprotocol but none was requested');
   if (!expected.protocols.includes(protocol.trim())) {
-    fail(`Server selected a subprotocol that was not offered: ${JSON.stringify(protocol)}`);
+    fail('Server sent an invalid subprotocol');
   }
   return { protocol: protocol.trim(), extensions };
 }

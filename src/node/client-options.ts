@@ -15,9 +15,9 @@ export interface ClientOptions extends SecureContextOptions {
   /** Most frames one message may be split into (default 1,048,576; memory is bounded by `maxPayload`). */
   maxFragments?: number;
   /**
-   * Most socket reads held unparsed while reading is paused (by `pause()` or a decode); beyond
-   * it the connection closes with 1008 (`WS_ERR_TOO_MANY_BUFFERED_PARTS`). Default 262,144, as
-   * in `ws`; reading stops while paused, so only the reads already under way are ever held.
+   * Most socket reads one frame may span, header included (as `ws` counts them); one more
+   * closes with 1008 (`WS_ERR_TOO_MANY_BUFFERED_PARTS`). Default 262,144, as in `ws`; 0: no
+   * limit. Memory is bounded by `maxPayload` either way: this stops a frame trickled in tiny reads.
    */
   maxBufferedChunks?: number;
   /**
@@ -49,9 +49,9 @@ export interface ClientOptions extends SecureContextOptions {
   /** Answer pings automatically (default `true`). */
   autoPong?: boolean;
   /**
-   * Most pings waiting for an automatic pong while the previous one is still unwritten (only the
-   * latest is answered, RFC 6455 §5.5.3); one more closes with 1008 (local reason `pingFlood`).
-   * Default 60, as in `ws`; 0: no limit (memory stays bounded either way).
+   * Most automatic pongs waiting to be written (the peer does not read them); a ping beyond
+   * closes with 1008 (local reason `pingFlood`). Default 60, as in `ws`. 0: no limit; at most 256
+   * pongs then wait and later pings are answered by one pong for the latest (RFC 6455 §5.5.3).
    */
   maxPendingAutoPongs?: number;
   /** Milliseconds to wait for the server to end TCP after the close handshake (default 30,000). */

@@ -263,9 +263,12 @@ class Dialer {
     }
     // `ws` semantics: the listener owns the response. No `error` or `close` follows unless it
     // calls `ws.close()`/`terminate()` (which end the request and its socket); the handshake
-    // timer stops. `req.destroy()` ends the socket too, since it is never pooled.
+    // timer stops. Without an agent the socket is ours alone (never pooled): once the response
+    // was read it has no use, so it is closed then (Node keeps a keep-alive socket open, and
+    // `req.destroy()` does nothing once the response ended).
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.options.agent === undefined) res.once('end', () => destroySocketOf(req));
     this.ws.emit('unexpected-response', req, res);
   }
 
@@ -274,7 +277,7 @@ class Dialer {
     req.destroy();
     const max = this.options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     if (++this.redirects > max) {
-      this.fail(new WebSocketError('WS_ERR_TOO_MANY_REDIRECTS', `Maximum redirects exceeded (${max})`));
+      this.fail(new WebSocketError('WS_ERR_TOO_MANY_REDIRECTS', 'Maximum redirects exceeded'));
       return;
     }
     let next: DialTarget;
@@ -357,7 +360,11 @@ class Dialer {
     const req = this.req;
     const socket = this.socket;
     if (!this.settle()) return;
-    req?.destroy();
+    if (req !== null) {
+      req.destroy();
+      // After a keep-alive response ended, req.destroy() leaves its socket open.
+      destroySocketOf(req);
+    }
     socket?.destroy();
     if (!deferred) {
       this.ws.failHandshake(err);
@@ -368,6 +375,12 @@ class Dialer {
   }
 }
 
+/** Destroys the socket of a request (ours alone: requests are never pooled). */
+function destroySocketOf(req: ClientRequest): void {
+  const socket = req.socket;
+  if (socket !== null && !socket.destroyed) socket.destroy();
+}
+
 /** The verification error for a 101 that Node did not treat as an upgrade. */
 function handshakeError(res: IncomingMessage, key: string, protocols: string[]): Error {
   try {
@@ -375,7 +388,7 @@ function handshakeError(res: IncomingMessage, key: string, protocols: string[]):
   } catch (err) {
     return err as Error;
   }
-  return new WebSocketError('WS_ERR_HANDSHAKE', 'Invalid Upgrade header in server response');
+  return new WebSocketError('WS_ERR_HANDSHAKE', 'Invalid Upgrade header');
 }
 
 type ConnectArgs = ClientRequestArgs & { servername?: string };

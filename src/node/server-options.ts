@@ -8,7 +8,10 @@ import type { Server as HttpsServer } from 'node:https';
 
 /** What `verifyClient` is told about a handshake. */
 export interface VerifyClientInfo {
-  /** The `Origin` header ('' when absent). */
+  /**
+   * The `Origin` header. As in `ws`, it is `undefined` when the request has none (not a
+   * browser); typed `string`, as `ws`'s types have it, so code written for them compiles.
+   */
   origin: string;
   /** `true` when the request came over TLS. */
   secure: boolean;
@@ -54,9 +57,9 @@ export interface ServerOptions {
   /** Most frames one message may be split into (default 1,048,576; memory is bounded by `maxPayload`). */
   maxFragments?: number;
   /**
-   * Most socket reads held unparsed while reading is paused (by `pause()` or a decode); beyond
-   * it the connection closes with 1008 (`WS_ERR_TOO_MANY_BUFFERED_PARTS`). Default 262,144, as
-   * in `ws`; 0 for no limit.
+   * Most socket reads one frame may span, header included (as `ws` counts them); one more
+   * closes with 1008 (`WS_ERR_TOO_MANY_BUFFERED_PARTS`). Default 262,144, as in `ws`; 0: no
+   * limit. Memory is bounded by `maxPayload` either way: this stops a frame trickled in tiny reads.
    */
   maxBufferedChunks?: number;
   /** Skip UTF-8 validation of received text and close reasons (default `false`). */
@@ -98,9 +101,9 @@ export interface ServerOptions {
   /** Answer pings automatically (default `true`). */
   autoPong?: boolean;
   /**
-   * Most pings waiting for an automatic pong while the previous one is still unwritten (only the
-   * latest is answered, RFC 6455 §5.5.3); one more closes with 1008 (local reason `pingFlood`).
-   * Default 60, as in `ws`; 0: no limit (memory stays bounded either way).
+   * Most automatic pongs waiting to be written (the peer does not read them); a ping beyond
+   * closes with 1008 (local reason `pingFlood`). Default 60, as in `ws`. 0: no limit; at most 256
+   * pongs then wait and later pings are answered by one pong for the latest (RFC 6455 §5.5.3).
    */
   maxPendingAutoPongs?: number;
   /**

@@ -77,7 +77,7 @@ export class WebSocketServer extends EventEmitter {
   constructor(options: ServerOptions, callback?: () => void) {
     super();
     if (options === null || typeof options !== 'object') {
-      throw new TypeError('WebSocketServer needs an options object with one of "port", "server" or "noServer"');
+      throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
     const hasPort = options.port !== undefined && options.port !== null;
     const hasServer = options.server !== undefined && options.server !== null;
@@ -243,7 +243,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     const info: VerifyClientInfo = {
-      origin: check.origin ?? '',
+      origin: check.origin as string,
       secure: Boolean((req.socket as { encrypted?: boolean }).encrypted),
       req,
     };
@@ -346,14 +346,15 @@ export class WebSocketServer extends EventEmitter {
    * created it, then emits `close` and calls `cb`.
    */
   close(cb?: (err?: Error) => void): void {
-    if (cb) this.once('close', () => cb(this.closeError ?? undefined));
-    if (this.state !== RUNNING) {
-      if (this.state === CLOSED) {
-        this.closeError = new Error('The server is not running');
-        process.nextTick(() => this.emit('close'));
-      }
+    if (this.state === CLOSED) {
+      // As in `ws`: closing a closed server emits `close` again, with an error for its callback.
+      if (cb) this.once('close', () => cb(new Error('The server is not running')));
+      process.nextTick(() => this.emit('close'));
       return;
     }
+    if (cb) this.once('close', () => cb());
+    // A second call while closing only waits for the same `close` event.
+    if (this.state === CLOSING) return;
     this.state = CLOSING;
     this.detach?.();
     this.detach = null;
@@ -364,8 +365,6 @@ export class WebSocketServer extends EventEmitter {
     }
     if (live.size === 0) this.finishClose();
   }
-
-  private closeError: Error | null = null;
 
   /**
    * Counters of this server: open connections, handshakes accepted and refused (by status),
@@ -389,13 +388,19 @@ export class WebSocketServer extends EventEmitter {
   }
 
   private finishClose(): void {
-    if (this.state === CLOSED) return;
-    this.state = CLOSED;
+    if (this.closing) return;
+    this.closing = true;
     const front = this.front;
-    if (front !== null) {
-      front.close(() => this.emit('close'));
-      return;
-    }
-    process.nextTick(() => this.emit('close'));
+    if (front !== null) front.close(() => this.emitClose());
+    else process.nextTick(() => this.emitClose());
   }
+
+  /** The server is CLOSED from the moment its `close` event is emitted. */
+  private emitClose(): void {
+    this.state = CLOSED;
+    this.emit('close');
+  }
+
+  /** finishClose() ran: the listener is closing, the `close` event follows. */
+  private closing = false;
 }

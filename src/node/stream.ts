@@ -1,10 +1,13 @@
 /**
  * `createWebSocketStream(ws)`: a WebSocket as a Node `Duplex`, so it can be piped. Each
- * received message becomes a chunk; each written chunk is sent as one message.
+ * received message becomes a chunk; each written chunk is sent as one message. The Duplex's
+ * states and events follow `ws`'s `createWebSocketStream`, so code written for it behaves the
+ * same (see the function's comment).
  *
  * @module
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
+import { transportOf } from './internals.js';
 import type { WebSocket } from './websocket.js';
 
 /** Options of {@link createWebSocketStream}: Duplex options plus how chunks become messages. */
@@ -12,35 +15,43 @@ export interface WebSocketStreamOptions
   extends Omit<DuplexOptions, 'read' | 'write' | 'writev' | 'final' | 'destroy' | 'construct' | 'allowHalfOpen'> {
   /**
    * Send written Buffers as binary messages (default `true`). Written strings (with
-   * `decodeStrings: false` or `writableObjectMode`) are always sent as text.
+   * `decodeStrings: false`) are always sent as text.
    */
   binary?: boolean;
 }
 
+const CONNECTING = 0;
+const CLOSED = 3;
+
 /**
- * Wraps `ws` in a Duplex.
+ * Wraps `ws` in a Duplex, as `ws` does:
  *
  * - Reading: every message is pushed as one chunk (a Buffer; with `readableObjectMode`, text
  *   arrives as a string). When `push()` reports a full buffer the socket is paused, and resumed
  *   when the stream is read again, so a slow consumer slows the peer down.
  * - Writing: every chunk is sent as one message; the write callback runs once the bytes were
- *   handed to the socket, so the Duplex's own `highWaterMark` bounds what is in flight. Writes
- *   made while the socket is still connecting wait for `open`.
- * - `end()` starts the close handshake (1000). When the socket closes, the readable side ends;
- *   an `error` of the socket destroys the stream with that error. `destroy()` closes the
- *   socket (with an error: terminates it).
+ *   handed to the socket. Writes made while the socket is connecting wait for `open`.
+ * - `end()` starts the close handshake (a close frame without a code, as in `ws`); the writable
+ *   side finishes when our side of TCP is ended, and the Duplex is destroyed once both sides
+ *   are done.
+ * - The socket closing ends the readable side only: the writable side stays open, and a write
+ *   then fails with the socket's own error (`WS_ERR_NOT_OPEN`). An `error` of the socket
+ *   destroys the Duplex with that error. `destroy()` terminates the socket, and the Duplex
+ *   emits `close` once the socket has closed.
  */
 export function createWebSocketStream(ws: WebSocket, options: WebSocketStreamOptions = {}): Duplex {
   const { binary = true, ...duplexOptions } = options;
   let pausedByUs = false;
-  let closed = ws.readyState === 3;
+  // A socket error already closes the connection (with the right close code): destroying the
+  // Duplex for it must not terminate the socket before that close frame is written.
+  let terminateOnDestroy = true;
 
   const duplex = new Duplex({
     ...duplexOptions,
-    // A WebSocket has no half-close: the writable side ending closes the connection.
-    allowHalfOpen: false,
-    autoDestroy: true,
-    emitClose: true,
+    autoDestroy: false,
+    emitClose: false,
+    objectMode: false,
+    writableObjectMode: false,
     read(): void {
       if (pausedByUs) {
         pausedByUs = false;
@@ -48,33 +59,37 @@ export function createWebSocketStream(ws: WebSocket, options: WebSocketStreamOpt
       }
     },
     write(chunk: Buffer | string, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-      sendChunk(chunk, callback);
+      writeChunk(chunk, callback);
     },
     final(callback: (err?: Error | null) => void): void {
-      closeWhenOpen();
-      callback();
+      finish(callback);
     },
     destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-      detach();
-      if (!closed) {
-        if (err || ws.readyState !== 1) ws.terminate();
-        else ws.close(1000);
+      if (ws.readyState === CLOSED) {
+        callback(err);
+        process.nextTick(emitClose, duplex);
+        return;
       }
-      callback(err);
+      let called = false;
+      ws.once('error', (wsError: Error) => {
+        called = true;
+        callback(wsError);
+      });
+      ws.once('close', () => {
+        if (!called) callback(err);
+        process.nextTick(emitClose, duplex);
+      });
+      if (terminateOnDestroy) ws.terminate();
     },
   });
 
-  /** Starts the close handshake, once the socket is open if it is still connecting. */
-  function closeWhenOpen(): void {
-    if (ws.readyState === 1) ws.close(1000);
-    else if (ws.readyState === 0) ws.once('open', () => ws.close(1000));
-  }
-
-  function sendChunk(chunk: Buffer | string, callback: (err?: Error | null) => void): void {
-    if (ws.readyState === 0) {
+  function writeChunk(chunk: Buffer | string, callback: (err?: Error | null) => void): void {
+    if (ws.readyState === CONNECTING) {
+      // Unlike `ws`, a write waiting for `open` is called back when the handshake fails, so
+      // that a caller awaiting it does not hang.
       const onOpen = (): void => {
         ws.off('close', onClose);
-        sendChunk(chunk, callback);
+        writeChunk(chunk, callback);
       };
       const onClose = (): void => {
         ws.off('open', onOpen);
@@ -88,43 +103,73 @@ export function createWebSocketStream(ws: WebSocket, options: WebSocketStreamOpt
     ws.send(chunk, { binary: isText ? false : binary }, (err) => callback(err ?? null));
   }
 
-  const onMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
+  function finish(callback: (err?: Error | null) => void): void {
+    if (ws.readyState === CONNECTING) {
+      ws.once('open', () => finish(callback));
+      return;
+    }
+    const transport = transportOf(ws);
+    // The handshake failed: its `error` destroys the Duplex.
+    if (transport === null) return;
+    const socket = transport.socket;
+    if (socket.writableFinished) {
+      callback();
+      if (duplex.readableEnded) duplex.destroy();
+      return;
+    }
+    // Finished once our side of TCP is ended, after the close handshake; the readable side
+    // ends when the socket closes, and the `end` listener below destroys the Duplex then.
+    socket.once('finish', () => callback());
+    ws.close();
+  }
+
+  const onMessage = (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean): void => {
     const chunk = toChunk(data, isBinary, duplex.readableObjectMode);
+    if (chunk === null) {
+      duplex.destroy(new TypeError("createWebSocketStream reads Buffers: binaryType 'blob' is not supported"));
+      return;
+    }
     if (!duplex.push(chunk) && !ws.isPaused) {
       pausedByUs = true;
       ws.pause();
     }
   };
-  const onError = (err: Error): void => {
-    detach();
-    duplex.destroy(err);
-  };
-  const onClose = (): void => {
-    closed = true;
-    detach();
-    if (duplex.destroyed) return;
-    duplex.push(null);
-    // Nothing more can be sent: finish the writable side so the stream can close.
-    if (!duplex.writableEnded) duplex.end();
-  };
-  function detach(): void {
-    ws.off('message', onMessage);
-    ws.off('error', onError);
-    ws.off('close', onClose);
-  }
 
-  if (closed) {
-    duplex.push(null);
-    duplex.end();
-  } else {
-    ws.on('message', onMessage);
-    ws.on('error', onError);
-    ws.on('close', onClose);
-  }
+  ws.on('message', onMessage);
+  ws.once('error', (err: Error) => {
+    if (duplex.destroyed) return;
+    terminateOnDestroy = false;
+    duplex.destroy(err);
+  });
+  ws.once('close', () => {
+    ws.off('message', onMessage);
+    if (!duplex.destroyed) duplex.push(null);
+  });
+  if (ws.readyState === CLOSED) duplex.push(null);
+
+  // Both sides done: release the Duplex (autoDestroy is off, as in `ws`).
+  duplex.on('end', function onEnd(this: Duplex): void {
+    if (!this.destroyed && this.writableFinished) this.destroy();
+  });
+  // An error of the Duplex itself (a failed write) destroys it; without a listener of the
+  // application's, it is thrown as an unhandled `error`, as with any stream.
+  duplex.on('error', function onError(this: Duplex, err: Error): void {
+    this.off('error', onError);
+    this.destroy();
+    if (this.listenerCount('error') === 0) this.emit('error', err);
+  });
   return duplex;
 }
 
-function toChunk(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean, objectMode: boolean): Buffer | string {
-  const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  return objectMode && !isBinary ? buf.toString('utf8') : buf;
+function emitClose(duplex: Duplex): void {
+  duplex.emit('close');
+}
+
+/** The chunk for a message; `null` for a Blob, which cannot be read synchronously. */
+function toChunk(data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean, objectMode: boolean): Buffer | string | null {
+  if (!isBinary) return objectMode ? (data as Buffer).toString('utf8') : (data as Buffer);
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return null;
 }

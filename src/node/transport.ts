@@ -244,8 +244,12 @@ export class Transport implements ConnectionHandler {
     this.connection.resume();
   }
 
-  /** Destroys the socket at once. */
+  /**
+   * Destroys the socket at once. Frames already encoded this tick (a close frame just sent,
+   * say) are handed to the socket first, as `ws` writes frames as soon as they are sent.
+   */
   destroy(): void {
+    if (!this.closed) this.flush();
     this.socket.destroy();
   }
 

@@ -137,7 +137,9 @@ export class WebSocket extends EventEmitter {
   }
 
   set binaryType(type: BinaryType) {
-    if (BINARY_TYPES.includes(type)) this.binaryTypeValue = type;
+    if (!BINARY_TYPES.includes(type)) return;
+    this.binaryTypeValue = type;
+    if (this.transport !== null) this.transport.connection.recordFrames = type === 'fragments';
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
@@ -406,6 +408,7 @@ export class WebSocket extends EventEmitter {
     this.protocolValue = options.protocol;
     this.extensionsValue = options.extensions;
     this.transport = new Transport(this, socket, head, options.role, options.extension, options.settings);
+    if (this.binaryTypeValue === 'fragments') this.transport.connection.recordFrames = true;
     this.abortHandshake = null;
     this.state = 1;
     this.emit('open');
@@ -445,7 +448,7 @@ export class WebSocket extends EventEmitter {
     if (!isBinary || type === 'nodebuffer') this.emit('message', data, isBinary);
     else if (type === 'arraybuffer') this.emit('message', toArrayBuffer(data), true);
     else if (type === 'blob') this.emit('message', new Blob([data]), true);
-    else this.emit('message', [data], true);
+    else this.emit('message', splitFrames(data, (this.transport as Transport).connection.frameStarts), true);
   }
 
   /** @internal */
@@ -503,6 +506,19 @@ for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['C
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The `fragments` binary type: the payload of each frame, as `ws` delivers it (views, no copies). */
+function splitFrames(data: Buffer, starts: readonly number[] | null): Buffer[] {
+  if (starts === null) return [data];
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const start of starts) {
+    out.push(data.subarray(from, start));
+    from = start;
+  }
+  out.push(data.subarray(from));
+  return out;
+}
 
 function toArrayBuffer(data: Buffer): ArrayBuffer {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {

@@ -310,6 +310,14 @@ describe('server: unexpected-response (keep-alive response) and the TCP connecti
         serverSocketState(ctx, h);
       });
       expect(r.ws.some((l) => l.startsWith('server socket'))).toBe(true);
+      if (action === 'read body' || action === 'body, then req.destroy()') {
+        // Documented difference: once the response was read, ws keeps the (keep-alive) socket
+        // open until the server times it out, and req.destroy() no longer reaches it; ours is
+        // never pooled and is closed as soon as the response ended.
+        expect(r.ws).toContain('server socket open');
+        expect(r.ours).toEqual(r.ws.map((l) => (l === 'server socket open' ? 'server socket closed' : l)));
+        return;
+      }
       expectSame(r);
     });
   }

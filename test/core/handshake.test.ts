@@ -408,7 +408,7 @@ describe('verifyUpgradeResponse', () => {
   it('fails on a missing Sec-WebSocket-Accept', () => {
     const res = good();
     delete res.headers['sec-websocket-accept'];
-    expect(failure(res).message).toMatch(/Missing Sec-WebSocket-Accept/);
+    expect(failure(res).message).toBe('Invalid Sec-WebSocket-Accept header');
   });
 
   it('fails on a wrong Sec-WebSocket-Accept', () => {
@@ -424,7 +424,7 @@ describe('verifyUpgradeResponse', () => {
   it('fails on a protocol when none was offered', () => {
     const res = good();
     res.headers['sec-websocket-protocol'] = 'chat';
-    expect(failure(res, { ...offer, protocols: [] }).message).toMatch(/none was offered/);
+    expect(failure(res, { ...offer, protocols: [] }).message).toBe('Server sent a subprotocol but none was requested');
   });
 
   it.each([
@@ -435,7 +435,7 @@ describe('verifyUpgradeResponse', () => {
   ])('fails on a protocol %s', (_label, value) => {
     const res = good();
     res.headers['sec-websocket-protocol'] = value;
-    expect(failure(res).message).toMatch(/not offered/);
+    expect(failure(res).message).toBe('Server sent an invalid subprotocol');
   });
 
   it('fails on malformed extensions', () => {
@@ -447,7 +447,9 @@ describe('verifyUpgradeResponse', () => {
   it('fails on an extension that was not offered', () => {
     const res = good();
     res.headers['sec-websocket-extensions'] = 'permessage-deflate, x-custom';
-    expect(failure(res).message).toMatch(/not offered: x-custom/);
-    expect(failure(res, { ...offer, extensionNames: [] }).message).toMatch(/not offered: permessage-deflate/);
+    expect(failure(res).message).toBe('Server indicated an extension that was not requested');
+    expect(failure(res, { ...offer, extensionNames: [] }).message).toBe(
+      'Server sent a Sec-WebSocket-Extensions header but no extension was requested',
+    );
   });
 });

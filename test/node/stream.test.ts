@@ -132,7 +132,7 @@ describe('createWebSocketStream', () => {
     duplex.destroy();
   });
 
-  it('end() closes the WebSocket with 1000 and the stream closes cleanly', async () => {
+  it('end() closes the WebSocket (a close frame without a code, as in ws) and the stream closes', async () => {
     const { client, server } = await openPair();
     echo(server);
     const duplex = createWebSocketStream(client);
@@ -141,7 +141,7 @@ describe('createWebSocketStream', () => {
     const streamClose = waitFor(duplex, 'close');
     duplex.end('last');
     const [code] = await serverClose;
-    expect(code).toBe(1000);
+    expect(code).toBe(1005);
     await streamClose;
     expect(duplex.destroyed).toBe(true);
   });
@@ -153,7 +153,9 @@ describe('createWebSocketStream', () => {
     server.send('more than eight bytes');
     const [err] = await error;
     expect(err).toMatchObject({ code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' });
-    await waitFor(client, 'close');
+    // The Duplex is destroyed once the socket closed (its close frame was written first).
+    expect(client.readyState).toBe(WebSocket.CLOSED);
+    expect(duplex.destroyed).toBe(true);
   });
 
   it('destroy(err) terminates the connection', async () => {
@@ -166,16 +168,23 @@ describe('createWebSocketStream', () => {
     expect(code).toBe(1006);
   });
 
-  it('the peer closing ends the readable side and finishes the stream', async () => {
+  it('the peer closing ends the readable side only; a later write fails with the socket\'s error, as in ws', async () => {
     const { client, server } = await openPair();
     const duplex = createWebSocketStream(client);
     server.send('bye');
     server.close(1001);
     const chunks: string[] = [];
     duplex.on('data', (c: Buffer) => chunks.push(c.toString()));
-    await waitFor(duplex, 'close');
+    await waitFor(duplex, 'end');
     expect(chunks).toEqual(['bye']);
     expect(duplex.readableEnded).toBe(true);
-    expect(duplex.writableFinished).toBe(true);
+    expect(duplex.writable).toBe(true);
+    const errors: Error[] = [];
+    duplex.on('error', (err: Error) => errors.push(err));
+    duplex.write('too late');
+    await waitFor(duplex, 'close');
+    expect(errors.map((e) => [(e as { code?: string }).code, e.message])).toEqual([
+      ['WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState 3 (CLOSED)'],
+    ]);
   });
 });
