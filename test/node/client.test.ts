@@ -247,7 +247,7 @@ describe('non-101 responses', () => {
   });
 
   for (const how of ['req.destroy()', 'ws.close()', 'ws.terminate()'] as const) {
-    it(`regression: ${how} in the unexpected-response listener ends the TCP connection of a keep-alive response`, async () => {
+    it(`${how} in the unexpected-response listener ends the TCP connection of a keep-alive response`, async () => {
       let serverSocketClosed: Promise<unknown> = Promise.resolve();
       const server = await upgradeServer((_req, socket) => {
         serverSocketClosed = once(socket, 'close');
