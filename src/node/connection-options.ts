@@ -32,7 +32,7 @@ export interface ConnectionOptionsInput {
   generateMask?: (mask: Buffer) => void;
 }
 
-/** The resolved settings of a connection. @internal */
+/** The resolved settings of a connection (shared by every connection of a server). */
 export interface ConnectionSettings {
   maxPayload: number;
   maxFragments: number;
