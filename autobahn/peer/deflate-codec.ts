@@ -95,21 +95,28 @@ export class PeerDeflate {
    * a RangeError (code ERR_BUFFER_TOO_LARGE) when it inflates past `maxOutput` octets.
    */
   decompress(payload: Buffer, maxOutput = MAX_INFLATED): Buffer {
-    return this.inflate(payload, maxOutput).plain;
+    return this.inflate(payload, { maxOutput }).plain;
   }
 
   /**
    * {@link decompress}, also telling how many octets of the payload and its 4-octet tail came after the end of
-   * the DEFLATE stream (`unused`, 0 unless the data ends with a final block, BFINAL = 1). Like the suite, the peer
-   * ignores them; the fuzzer's oracle (test/fuzz) judges them.
+   * the DEFLATE stream (`unused`, 0 unless the data ends with a final block, BFINAL = 1; like the suite, the peer
+   * ignores them) and, with `checkBoundary`, whether the data ends on a DEFLATE block boundary (`endsBlock`). For
+   * the fuzzer's oracle (test/fuzz). `chunkSize` sets zlib's output step, which decides whether a message that is
+   * both too large and broken fails on its size or on its data first.
    */
-  inflate(payload: Buffer, maxOutput = MAX_INFLATED, checkBoundary = false): { plain: Buffer; unused: number; endsBlock: boolean } {
+  inflate(
+    payload: Buffer,
+    opts: { maxOutput?: number; checkBoundary?: boolean; chunkSize?: number } = {},
+  ): { plain: Buffer; unused: number; endsBlock: boolean } {
+    const maxOutput = opts.maxOutput ?? MAX_INFLATED;
     const dictionary = this.in.dictionary();
     const options = {
       windowBits: this.in.windowBits,
       finishFlush: constants.Z_SYNC_FLUSH,
       maxOutputLength: maxOutput,
       info: true,
+      ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
       ...(dictionary ? { dictionary } : {}),
     };
     const input = Buffer.concat([payload, TAIL]);
@@ -119,7 +126,7 @@ export class PeerDeflate {
     // appended after it decodes to just that octet. Data that leaves the decoder inside a block reads it otherwise.
     // (A stream that ended with a final block is at its end: nothing carries over.)
     let endsBlock = true;
-    if (checkBoundary && unused === 0) {
+    if (opts.checkBoundary && unused === 0) {
       try {
         const probe = inflateRawSync(Buffer.concat([payload, TAIL, SENTINEL]), { ...options, info: false, maxOutputLength: maxOutput + 1 });
         endsBlock = probe.length === plain.length + 1 && probe[plain.length] === 0x5a && probe.subarray(0, plain.length).equals(plain);

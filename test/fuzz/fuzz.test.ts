@@ -154,4 +154,37 @@ describe('oracle regressions (disagreements the fuzzer found in the oracle, not 
     expect((j.connection.events[0] as { data: Buffer }).data).toEqual(Buffer.from('Hi\x00\x00\xff\xff', 'latin1'));
     expect((await runCaseAsync(c)).findings).toEqual([]);
   });
+
+  it('a frame that breaks RSV1 placement and masking is 1002 from its second byte, even past maxPayload', () => {
+    // Fuzz deflate 6455#172198: the peer names RSV1 on a continuation (RFC 7692 §6.1) first, which we judge after
+    // the length; but the frame is also unmasked to a server (RFC 6455 §5.1), which we judge at once.
+    const input = frame({ opcode: 0, rsv: 0x40, payload: Buffer.alloc(4), declaredLength: 2000, headerOnly: true });
+    const c = literalCase({ role: 'server', deflate: params, input, maxPayload: 1000 });
+    expect(judge(c).frameLevel.verdict).toMatchObject({ code: 1002, frame: 0, certain: true });
+    expect(runCase(c).findings).toEqual([]);
+  });
+
+  it('a message that inflates past maxPayload and is broken right after may fail with 1009 or 1007', async () => {
+    // Fuzz deflate 6455#114911. zlib hands out its output in 16 KiB steps and none of a failing step: after a
+    // 2-byte message our stream's steps end 2 bytes earlier than a fresh one's, so 49,150 bytes are out when the
+    // broken block is met (1007), where a fresh inflater is at 49,152 > maxPayload already (1009).
+    const hi = deflateRawSync(Buffer.from('Hi'), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    const zeros = deflateRawSync(Buffer.alloc(50_000), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    // The flush's empty stored block, now with LEN 16 and NLEN 0: "invalid stored block lengths".
+    const broken = Buffer.concat([zeros, Buffer.from([0x10, 0x00, 0x00, 0x00])]);
+    const c = literalCase({ role: 'client', deflate: params, maxPayload: 49_151, input: Buffer.concat([compressed(hi), compressed(broken, 2)]) });
+    expect(judge(c).connection.verdict).toMatchObject({ code: 1009, alternatives: [1007] });
+    expect((await runCaseAsync(c)).findings).toEqual([]);
+  });
+
+  it('after a final DEFLATE block, a message that refers back to the old window makes what follows uncertain', async () => {
+    // Fuzz deflate 6455#177721. RFC 7692 §7.2.2 keeps the window across messages; zlib cannot continue a stream
+    // after a final block, and we start the next one with an empty window.
+    const first = deflateRawSync(Buffer.from('abcdefgh'), { finishFlush: constants.Z_FINISH });
+    const second = deflateRawSync(Buffer.from('abcdefgh'), { finishFlush: constants.Z_SYNC_FLUSH, dictionary: Buffer.from('abcdefgh') }).subarray(0, -4);
+    const c = literalCase({ role: 'client', deflate: params, input: Buffer.concat([compressed(first), compressed(second)]) });
+    const j = judge(c);
+    expect(j.connection.loose).toMatchObject({ after: 1 });
+    expect((await runCaseAsync(c)).findings).toEqual([]);
+  });
 });

@@ -18,14 +18,18 @@
  *   inside one, RSV1 on a continuation or control frame) from a header's first two bytes, our parser once the whole
  *   header is in, and a 1-byte close payload from the header where we judge it at the end of the frame. When the
  *   input ends before our point of decision, the verdict is optional: none, or the same one.
- * - Precedence inside one frame: our parser refuses a data frame longer than maxPayload (1009) before the
- *   assembler looks at fragmentation state (1002), so such a frame gets 1009.
+ * - Precedence inside one frame: our parser checks the rules of a header's first two bytes first, then the length
+ *   (a data frame longer than maxPayload: 1009), then the assembler fragmentation state (1002); the peer checks
+ *   RSV1 placement before masking. The oracle follows our order.
  * - A compressed message whose data (with the 4-octet tail) does not end on a DEFLATE block boundary: we keep one
  *   zlib stream per connection and carry the unfinished block into the next message, the peer inflates each
  *   message afresh with the window as dictionary. Neither refuses the message itself; what follows is marked
- *   uncertain (`loose`).
+ *   uncertain (`loose`). So is a message that refers back across a final block (BFINAL = 1): RFC 7692 §7.2.2
+ *   keeps the window, we start with an empty one after a finished stream.
  * - Octets after the end of a DEFLATE stream (after a final block, beyond the one 0x00 octet RFC 7692 §7.2.3.4
  *   leaves there): the suite ignores them, we refuse the message with 1007, and so does the oracle.
+ * - A message that inflates past maxPayload and is broken within the next 16 KiB: 1009 or 1007 (zlib's output
+ *   steps decide which is met first).
  */
 import { closeCodeAllowed } from '../../autobahn/peer/close-rules.js';
 import { PeerDeflate } from '../../autobahn/peer/deflate-codec.js';
@@ -44,6 +48,8 @@ export type OracleEvent =
 /** The first rule the input breaks. */
 export interface Verdict {
   readonly code: 1002 | 1007 | 1009;
+  /** Other codes that are right too (a message both too large and broken, see inflateOne). */
+  readonly alternatives?: readonly number[];
   /** Index of the frame that breaks it (0 = the first frame of the input). */
   readonly frame: number;
   /** Where that frame starts and ends in the input (the end is clamped to the input's length). */
@@ -61,10 +67,10 @@ export interface Expectation {
   readonly events: OracleEvent[];
   readonly verdict: Verdict | null;
   /**
-   * Set when a compressed message's data does not end on a DEFLATE block boundary: receivers that keep one zlib
-   * stream per connection (ours, `ws`) carry the unfinished block into the next message, while the peer starts
-   * each message afresh from the window. Only the first `after` events are then certain; what follows may differ
-   * (a 1007 on a later message, or other contents).
+   * Set when a compressed message's data does not end on a DEFLATE block boundary (receivers that keep one zlib
+   * stream per connection, ours and `ws`, carry the unfinished block into the next message, while the peer starts
+   * each message afresh from the window), or refers back across a final block. Only the first `after` events are
+   * then certain; what follows may differ (a 1007 on a later message, or other contents).
    */
   readonly loose?: { readonly after: number; readonly reason: string };
 }
@@ -130,7 +136,24 @@ class Judge implements ReaderSink {
     private readonly input: Buffer,
     private readonly maxPayload: number,
     private readonly maxFragments: number,
+    private readonly expectMasked: boolean,
+    private readonly allowedRsv: number,
   ) {}
+
+  /**
+   * Whether the frame at `start` breaks a rule that is decidable from its first two bytes (RFC 6455 §5.1, §5.2,
+   * §5.5): reserved opcode, RSV bits no extension owns, a fragmented or long control frame, the wrong masking.
+   * Our parser checks these before anything else; the peer checks RSV1 placement (RFC 7692 §6.1) first.
+   */
+  private twoByteRuleBroken(start: number): boolean {
+    const b0 = this.input[start] as number;
+    const b1 = this.input[start + 1] as number;
+    const opcode = b0 & 0x0f;
+    if ((opcode > 2 && opcode < 8) || opcode > 10) return true;
+    if ((b0 & 0x70 & ~this.allowedRsv) !== 0) return true;
+    if (opcode >= 8 && ((b0 & 0x80) === 0 || (b1 & 0x7f) > 125)) return true;
+    return ((b1 & 0x80) !== 0) !== this.expectMasked;
+  }
 
   alive(): boolean {
     return !this.stopped;
@@ -153,9 +176,11 @@ class Judge implements ReaderSink {
       this.fail(1009, reason, true);
     } else if (STATE_RULES.some((r) => reason.includes(r))) {
       // We judge these once the header is complete, after the length: a 64-bit length with its top bit set is a
-      // 1002 anyway (RFC 6455 §5.2), and a data frame past maxPayload is refused with 1009 first.
+      // 1002 anyway (RFC 6455 §5.2), and a data frame past maxPayload is refused with 1009 first. A frame that
+      // also breaks a two-byte rule is a 1002 from its second byte.
       const opcode = (this.input[start] as number) & 0x0f;
-      if (header !== null && opcode < 8 && !header.msb && header.length > this.maxPayload) this.fail(1009, `${reason} (and longer than maxPayload)`, true);
+      if (this.twoByteRuleBroken(start)) this.fail(1002, `${reason} (and a rule of the first two bytes)`, true);
+      else if (header !== null && opcode < 8 && !header.msb && header.length > this.maxPayload) this.fail(1009, `${reason} (and longer than maxPayload)`, true);
       else this.fail(1002, reason, header !== null);
     } else if (reason.includes('payload len 1')) {
       // We judge a 1-byte close payload at the end of its frame.
@@ -215,9 +240,51 @@ class Judge implements ReaderSink {
   }
 }
 
+/** How one compressed message inflates: `code` 0 with its plaintext, or the close code it fails with. */
+interface Inflated {
+  readonly code: 0 | 1007 | 1009;
+  readonly alternatives?: readonly number[];
+  readonly plain: Buffer | null;
+  readonly endsBlock: boolean;
+  /** The data ended its DEFLATE stream with a final block (BFINAL = 1). */
+  readonly finalBlock: boolean;
+  readonly reason: string;
+}
+
+/** zlib's output step in our codec: a failing zlib call hands out none of its output. */
+const ZLIB_CHUNK = 16 * 1024;
+
+function inflateOne(inflater: PeerDeflate, data: Buffer, maxPayload: number, checkBoundary: boolean): Inflated {
+  try {
+    const inflated = inflater.inflate(data, { maxOutput: maxPayload, checkBoundary });
+    // RFC 7692 §7.2.3.4: data may end with a final block (BFINAL = 1), followed by the one 0x00 octet its
+    // construction leaves; our 4-octet tail is then left over, or 5 octets with that 0x00. Anything else after
+    // the end of the DEFLATE stream cannot be decoded: we refuse it (1007) where the suite ignores it.
+    const left = inflated.unused;
+    if (left > 0 && left !== 4 && !(left === 5 && data[data.length - 1] === 0)) {
+      return { code: 1007, plain: null, endsBlock: true, finalBlock: true, reason: 'data after the end of the DEFLATE stream' };
+    }
+    return { code: 0, plain: inflated.plain, endsBlock: inflated.endsBlock, finalBlock: left > 0, reason: '' };
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') {
+      return { code: 1007, plain: null, endsBlock: true, finalBlock: false, reason: `does not inflate: ${(err as Error).message}` };
+    }
+    // Too large: if the data is also broken within one zlib step past the limit, which is reported first depends
+    // on where zlib's output steps fall (a failing step hands out nothing), so either code is right.
+    try {
+      inflater.inflate(data, { maxOutput: maxPayload + ZLIB_CHUNK });
+    } catch (again) {
+      if ((again as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') {
+        return { code: 1009, alternatives: [1007], plain: null, endsBlock: true, finalBlock: false, reason: 'inflates past maxPayload, and is broken right after' };
+      }
+    }
+    return { code: 1009, plain: null, endsBlock: true, finalBlock: false, reason: 'inflates past maxPayload' };
+  }
+}
+
 /** Judges the input of `c` at both levels. */
 export function judge(c: FuzzCase): Judgement {
-  const j = new Judge(c.input, c.maxPayload, c.maxFragments);
+  const j = new Judge(c.input, c.maxPayload, c.maxFragments, c.role === 'server', c.deflate !== null ? 0x40 : 0);
   // The peer of our connection sends; the reader reads what our connection reads: masked frames when we serve.
   const reader = new FrameReader(j, c.role === 'server', c.deflate !== null, { minimalLengths: false });
   j.reader = reader;
@@ -226,7 +293,13 @@ export function judge(c: FuzzCase): Judgement {
   if (c.deflate === null) return { frameLevel, connection: frameLevel, framesRead: j.framesStarted };
 
   // Connection level: inflate in order, as a receiver with the same parameters (our role's inbound direction).
-  const inflater = new PeerDeflate(c.deflate, c.role === 'server');
+  const params = c.deflate;
+  const receiverIsServer = c.role === 'server';
+  const inflater = new PeerDeflate(params, receiverIsServer);
+  // After a message that ended its DEFLATE stream with a final block, we start the next stream with an empty
+  // window where RFC 7692 §7.2.2 keeps the old one: `fresh` inflates as we do, and where the two differ the rest
+  // is uncertain (a sender that refers back across a final block is not something this fuzzer judges).
+  let fresh: PeerDeflate | null = null;
   const events: OracleEvent[] = [];
   let messageIndex = 0;
   for (const e of j.events) {
@@ -239,39 +312,38 @@ export function judge(c: FuzzCase): Judgement {
       events.push(e);
       continue;
     }
-    let plain: Buffer;
-    let endsBlock = true;
-    try {
-      const inflated = inflater.inflate(e.data, c.maxPayload, true);
-      plain = inflated.plain;
-      endsBlock = inflated.endsBlock;
-      // RFC 7692 §7.2.3.4: data may end with a final block (BFINAL = 1), followed by the one 0x00 octet its
-      // construction leaves; our 4-octet tail is then left over, or 5 octets with that 0x00. Anything else after
-      // the end of the DEFLATE stream cannot be decoded: we refuse it (1007) where the suite ignores it.
-      const left = inflated.unused;
-      if (left > 0 && left !== 4 && !(left === 5 && e.data[e.data.length - 1] === 0)) throw new Error('data after the end of the DEFLATE stream');
-    } catch (err) {
-      const tooBig = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    const outcome = inflateOne(inflater, e.data, c.maxPayload, true);
+    if (fresh !== null) {
+      const ours = inflateOne(fresh, e.data, c.maxPayload, false);
+      if (ours.code !== outcome.code || (ours.plain !== null && outcome.plain !== null && !ours.plain.equals(outcome.plain))) {
+        const loose = { after: events.length, reason: `message ${messageIndex - 1} refers back across a final DEFLATE block` };
+        return { frameLevel, connection: { events, verdict: j.verdict, loose }, framesRead: j.framesStarted };
+      }
+    }
+    if (outcome.code !== 0) {
       const verdict: Verdict = {
-        code: tooBig ? 1009 : 1007,
+        code: outcome.code,
+        ...(outcome.alternatives ? { alternatives: outcome.alternatives } : {}),
         frame: at.frame,
         frameStart: at.start,
         frameEnd: at.end,
         certain: true,
         afterDecode: true,
-        reason: tooBig ? 'inflates past maxPayload' : `does not inflate: ${(err as Error).message}`,
+        reason: outcome.reason,
       };
       return { frameLevel, connection: { events, verdict }, framesRead: j.framesStarted };
     }
+    const plain = outcome.plain as Buffer;
     if (!e.binary && !isValidUtf8(plain)) {
       const verdict: Verdict = { code: 1007, frame: at.frame, frameStart: at.start, frameEnd: at.end, certain: true, afterDecode: true, reason: 'inflated text is not UTF-8' };
       return { frameLevel, connection: { events, verdict }, framesRead: j.framesStarted };
     }
     events.push({ kind: 'message', data: plain, binary: e.binary, compressed: false });
-    if (!endsBlock) {
-      const loose = { after: events.length, reason: `message ${messageIndex} does not end on a DEFLATE block boundary` };
+    if (!outcome.endsBlock) {
+      const loose = { after: events.length, reason: `message ${messageIndex - 1} does not end on a DEFLATE block boundary` };
       return { frameLevel, connection: { events, verdict: j.verdict, loose }, framesRead: j.framesStarted };
     }
+    if (outcome.finalBlock) fresh = new PeerDeflate(params, receiverIsServer);
   }
   return { frameLevel, connection: { events, verdict: j.verdict }, framesRead: j.framesStarted };
 }

@@ -141,7 +141,7 @@ async function runLane(lane: Lane, total: number): Promise<Tally> {
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const verdicts = [0, 1002, 1007, 1009].map((v) => `${v === 0 ? 'accepted' : v} ${fmt(t.verdicts.get(v) ?? 0)}`).join(', ');
   console.log(
-    `${lane} lane: ${fmt(t.sequences)} sequences (${fmt(t.mutated)} mutated; ${verdicts}${t.loose ? `; ${fmt(t.loose)} past an unaligned DEFLATE end` : ''}), ` +
+    `${lane} lane: ${fmt(t.sequences)} sequences (${fmt(t.mutated)} mutated; ${verdicts}${t.loose ? `; ${fmt(t.loose)} with an uncertain tail` : ''}), ` +
       `${fmt(t.frames)} frames read (${fmt(t.generatedFrames)} generated), ${(t.bytes / 1048576).toFixed(1)} MiB in ${s.toFixed(1)} s ` +
       `(${cpuSeconds.toFixed(1)} s CPU): ${fmt(t.sequences / s)} sequences/s, ${fmt(t.frames / s)} frames/s ` +
       `(${fmt(t.frames / cpuSeconds)} per CPU-second); ${t.findings.length} sequences with findings`,
