@@ -587,7 +587,7 @@ export function generateCase(lane: Lane, seed: number, index: number, options: G
     }
   }
   if (r.chance(0.08)) {
-    // We start the close handshake ourselves; the peer's frames keep coming (RFC 6455 §5.5.1: data may follow).
+    // We start the close handshake ourselves; the peer's frames in flight still arrive (RFC 6455 §5.5.1, §7.1.2).
     const afterChunk = r.int(cuts.length + 1);
     const close: PlannedSend = { afterChunk, kind: 'close', data: b.text(r.int(40)), fin: true, compress: false };
     const at = sends.findIndex((x) => x.afterChunk > afterChunk);

@@ -96,7 +96,7 @@ const TWO_BYTE_RULES = [
 const STATE_RULES = ['RSV1 set on a control frame', 'RSV1 set on a continuation frame', 'outside fragmented message', 'inside fragmented message'];
 
 /** Header length and declared payload length of the frame at `start`, or null when its header is incomplete. */
-export function frameHeaderAt(input: Buffer, start: number): { headerLength: number; length: number; msb: boolean } | null {
+function frameHeaderAt(input: Buffer, start: number): { headerLength: number; length: number; msb: boolean } | null {
   if (input.length - start < 2) return null;
   const b1 = input[start + 1] as number;
   const len1 = b1 & 0x7f;
