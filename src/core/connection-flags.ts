@@ -13,7 +13,6 @@ const FLAG_CLOSE_SENT = 4;
 const FLAG_CLOSE_RECEIVED = 8;
 const FLAG_SENDING_FRAGMENTS = 16;
 const FLAG_SENDING_COMPRESSED = 32;
-const FLAG_ENCODING = 64;
 const FLAG_DECODING = 128;
 const FLAG_USER_PAUSED = 256;
 const FLAG_ENDED = 512;
@@ -86,15 +85,6 @@ export class ConnectionFlags {
 
   protected set sendingCompressed(value: boolean) {
     this.flags = value ? this.flags | FLAG_SENDING_COMPRESSED : this.flags & ~FLAG_SENDING_COMPRESSED;
-  }
-
-  /** An extension is transforming an outgoing message. */
-  protected get encoding(): boolean {
-    return (this.flags & FLAG_ENCODING) !== 0;
-  }
-
-  protected set encoding(value: boolean) {
-    this.flags = value ? this.flags | FLAG_ENCODING : this.flags & ~FLAG_ENCODING;
   }
 
   /** An extension is transforming an incoming message. */

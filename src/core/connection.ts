@@ -2,12 +2,15 @@ import { Assembler, type MessageSink } from './assembler.js';
 import { AutoPong, DEFAULT_MAX_PENDING_AUTO_PONGS } from './auto-pong.js';
 import { encodeClosePayload, parseClosePayload } from './close.js';
 import { CloseCode, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
-import { ProtocolError, WebSocketError } from './errors.js';
+import { notOpenError, ProtocolError, WebSocketError } from './errors.js';
 import type { MessageExtension } from './extension.js';
 import { ConnectionFlags } from './connection-flags.js';
-import { encodeFrame, type FrameOutput } from './frame-encoder.js';
+import { encodeFrame, type FrameOutput, type WriteCallback } from './frame-encoder.js';
+import { FRAGMENT_THRESHOLD, FragmentedMessage } from './fragmented-message.js';
 import { FrameParser } from './frame-parser.js';
 import type { MaskGenerator } from './mask.js';
+import { SendQueue, type SendQueueOwner } from './send-queue.js';
+import type { SharedFrame } from './shared-frame.js';
 import { isValidUtf8 } from './utf8.js';
 
 /** Which end of the connection this is. */
@@ -16,12 +19,16 @@ export type Role = 'client' | 'server';
 /** Called once the bytes of a send were handed to the transport, or with the reason they were not. */
 export type SendCallback = (err?: Error | null) => void;
 
-/** What the I/O binding provides to a {@link Connection}: a byte sink and event handlers. */
+/** What the I/O binding provides to a {@link Connection}: a frame sink and event handlers. */
 export interface ConnectionHandler {
-  /** Writes bytes to the peer; `cb` runs when they were flushed (or failed). */
-  write(data: Buffer, cb?: SendCallback): void;
-  /** Optional: writes `buffer[start, end)` (see FrameOutput.writeRange). */
-  writeRange?(buffer: Buffer, start: number, end: number, cb?: SendCallback): void;
+  /** Writes one whole frame to the peer (see FrameOutput.writeFrame); `cb` runs when it was flushed (or failed). */
+  writeFrame(first: number, payloadLength: number, buffer: Buffer, start: number, end: number, payload: Buffer | null, cb?: WriteCallback): void;
+  /**
+   * Optional: takes a data frame with a payload above {@link FRAGMENT_THRESHOLD}, to be written
+   * a fragment at a time (`message.writeNext(out, size)`), so that control frames can go out
+   * between two fragments. Without it, such frames are written whole.
+   */
+  writeMessage?(message: FragmentedMessage): void;
   /** A complete data message (already decoded and validated). */
   onMessage(data: Buffer, isBinary: boolean): void;
   onPing(data: Buffer): void;
@@ -84,23 +91,13 @@ export const ConnectionState = { Open: 1, Closing: 2, Closed: 3 } as const;
 /** One of the {@link ConnectionState} values. */
 export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
-interface QueuedSend {
-  opcode: number;
-  data: Buffer;
-  fin: boolean;
-  compress: boolean;
-  cb: SendCallback | undefined;
-  /** Frames encoded by the caller (see {@link Connection.sendFramed}), written as they are. */
-  framed?: readonly Buffer[];
-}
-
 
 /**
  * The sans-I/O RFC 6455 connection shared by client and server: bytes in, events out;
  * commands in, bytes out. It owns the frame parser, the message assembler, ping/pong and the
  * close handshake, and never touches a socket or a timer.
  */
-export class Connection extends ConnectionFlags implements MessageSink, FrameOutput {
+export class Connection extends ConnectionFlags implements MessageSink, FrameOutput, SendQueueOwner {
   /** Which end this is. */
   readonly role: Role;
   private readonly handler: ConnectionHandler;
@@ -119,8 +116,8 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   closeCode: number = CloseCode.Abnormal;
   closeReason: Buffer = EMPTY_PAYLOAD;
 
-  /** Sends waiting behind an extension transform, to keep send order. */
-  private queue: QueuedSend[] | null = null;
+  /** Sends waiting behind the extension's encoder (send-queue.ts), created when one must wait. */
+  private queue: SendQueue | null = null;
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
     super(options.role === 'client', options.autoPong ?? true, options.skipUTF8Validation === true);
@@ -160,11 +157,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 
   /** Bytes of sends waiting for the extension (compression), the one being encoded included. */
   get queuedBytes(): number {
-    const queue = this.queue;
-    if (queue === null) return 0;
-    let bytes = 0;
-    for (const item of queue) bytes += item.framed === undefined ? item.data.length : framedLength(item.framed);
-    return bytes;
+    return this.queue === null ? 0 : this.queue.bytes;
   }
 
   /**
@@ -389,19 +382,9 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.autoPongs?.stop();
     // Data still waiting for the extension is dropped: the connection is being failed. A close
     // frame already queued by close() goes out now, in place of a new one.
-    const queue = this.queue;
-    this.queue = null;
-    let queuedClose: QueuedSend | null = null;
-    if (queue !== null) {
-      // The message being encoded (at the head) is called back by its encoder.
-      for (let i = this.encoding ? 1 : 0; i < queue.length; i++) {
-        const item = queue[i] as QueuedSend;
-        if (item.opcode === Opcode.Close) queuedClose = item;
-        else item.cb?.(notOpen());
-      }
-    }
+    const queuedClose = this.takeQueue()?.clear(notOpenError()) ?? null;
     if (queuedClose !== null) {
-      encodeFrame(this, Opcode.Close, queuedClose.data, true, 0, this.masked, queuedClose.cb);
+      encodeFrame(this, Opcode.Close, queuedClose.payload, true, 0, this.masked, queuedClose.cb);
     } else if (!this.closeSent) {
       this.closeSent = true;
       const code = err instanceof ProtocolError ? err.closeCode : CloseCode.InternalError;
@@ -416,8 +399,15 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 
   /** Ends the transport once every queued frame (the close frame last) has been written. */
   private requestEnd(): void {
-    if (this.queue !== null || this.encoding) this.endRequested = true;
+    if (this.queue !== null) this.endRequested = true;
     else this.handler.endTransport();
+  }
+
+  /** Takes the send queue away (the connection fails or ends); it may still be encoding. */
+  private takeQueue(): SendQueue | null {
+    const queue = this.queue;
+    this.queue = null;
+    return queue;
   }
 
   // ---- commands in, bytes out ------------------------------------------------------------
@@ -428,7 +418,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
    */
   send(data: Buffer, flags: SendFlags, cb?: SendCallback): void {
     if (this.stateValue !== ConnectionState.Open || this.closeSent || this.inputEnding) {
-      if (cb) queueMicrotask(() => cb(notOpen()));
+      if (cb) queueMicrotask(() => cb(notOpenError()));
       return;
     }
     let opcode: number = flags.binary ? Opcode.Binary : Opcode.Text;
@@ -441,46 +431,33 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
       this.sendingCompressed = compress;
     }
     this.sendingFragments = !flags.fin;
-    const item: QueuedSend = { opcode, data, fin: flags.fin, compress, cb };
-    if (this.queue !== null || this.encoding || compress) {
-      (this.queue ??= []).push(item);
-      this.drainQueue();
+    if (this.queue !== null || compress) {
+      (this.queue ??= new SendQueue(this)).push({ kind: 'data', opcode, data, fin: flags.fin, compress, cb });
     } else {
-      encodeFrame(this, opcode, data, flags.fin, 0, this.masked, cb);
+      this.writeData(opcode, data, flags.fin, 0, cb);
     }
   }
 
   /**
-   * Sends one data message already encoded as complete, unmasked frames (a broadcast framed
-   * once for many connections), in order with every other send. Returns `false`, sending
-   * nothing, when that is not possible: the connection is not open or closing, this end masks
-   * its frames (a client: RFC 6455 §5.3 wants a fresh key per frame), or the application is in
-   * the middle of a fragmented message (RFC 6455 §5.4: fragments of one message are never
-   * interleaved with another).
+   * Sends one data message already framed (a broadcast framed once for many connections), in
+   * order with every other send. Returns `false`, sending nothing, when that is not possible:
+   * the connection is not open or closing, this end masks its frames (a client: RFC 6455 §5.3
+   * wants a fresh key per frame), or the application is in the middle of a fragmented message
+   * (RFC 6455 §5.4: fragments of one message are never interleaved with another).
    */
-  sendFramed(frames: readonly Buffer[], cb?: SendCallback): boolean {
+  sendShared(frame: SharedFrame, cb?: SendCallback): boolean {
     if (this.stateValue !== ConnectionState.Open || this.closeSent || this.inputEnding || this.masked || this.sendingFragments) {
       return false;
     }
-    if (this.queue !== null || this.encoding) {
-      (this.queue ??= []).push({ opcode: Opcode.Binary, data: EMPTY_PAYLOAD, fin: true, compress: false, cb, framed: frames });
-      this.drainQueue();
-    } else {
-      this.writeFramed(frames, cb);
-    }
+    if (this.queue !== null) this.queue.push({ kind: 'shared', frame, cb });
+    else this.writeShared(frame, cb);
     return true;
-  }
-
-  private writeFramed(frames: readonly Buffer[], cb: SendCallback | undefined): void {
-    const last = frames.length - 1;
-    for (let i = 0; i < last; i++) this.handler.write(frames[i] as Buffer);
-    if (last >= 0) this.handler.write(frames[last] as Buffer, cb);
   }
 
   /** Sends a ping (payload at most 125 bytes; checked by the caller). */
   ping(data: Buffer, cb?: SendCallback): void {
     if (this.closeSent || this.inputEnding || this.stateValue === ConnectionState.Closed) {
-      if (cb) queueMicrotask(() => cb(notOpen()));
+      if (cb) queueMicrotask(() => cb(notOpenError()));
       return;
     }
     this.sendControl(Opcode.Ping, data, cb);
@@ -489,7 +466,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   /** Sends a pong (payload at most 125 bytes; checked by the caller). */
   pong(data: Buffer, cb?: SendCallback): void {
     if (this.closeSent || this.inputEnding || this.stateValue === ConnectionState.Closed) {
-      if (cb) queueMicrotask(() => cb(notOpen()));
+      if (cb) queueMicrotask(() => cb(notOpenError()));
       return;
     }
     this.sendControl(Opcode.Pong, data, cb);
@@ -520,79 +497,80 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
    * close frame, which waits for data queued before it so that nothing sent earlier is lost.
    */
   private sendControl(opcode: number, payload: Buffer, cb?: SendCallback): void {
-    if (opcode === Opcode.Close && (this.queue !== null || this.encoding)) {
-      (this.queue ??= []).push({ opcode, data: payload, fin: true, compress: false, cb });
-      this.drainQueue();
+    if (opcode === Opcode.Close && this.queue !== null) {
+      this.queue.push({ kind: 'close', payload, cb });
       return;
     }
     encodeFrame(this, opcode, payload, true, 0, this.masked, cb);
   }
 
-  private drainQueue(): void {
-    const queue = this.queue;
-    while (!this.encoding && queue !== null && queue.length > 0) {
-      const item = queue[0] as QueuedSend;
-      if (item.framed !== undefined) {
-        queue.shift();
-        this.writeFramed(item.framed, item.cb);
-        continue;
-      }
-      const extension = this.extension;
-      if (!item.compress || extension === null) {
-        queue.shift();
-        encodeFrame(this, item.opcode, item.data, item.fin, 0, this.masked, item.cb);
-        continue;
-      }
-      // The message stays at the head of the queue while it is encoded: `queuedBytes` (and so
-      // `bufferedAmount`) counts it.
-      this.encoding = true;
-      extension.encode(item.data, item.fin, (err, encoded) => {
-        this.encoding = false;
-        if (this.queue !== null && this.queue[0] === item) this.queue.shift();
-        if (this.failed || this.stateValue === ConnectionState.Closed || this.inputEnding) {
-          item.cb?.(err ?? notOpen());
-          return;
-        }
-        if (err) {
-          item.cb?.(err);
-          this.fail(new WebSocketError('WS_ERR_EXTENSION_FAILED', `Compression failed: ${err.message}`));
-          return;
-        }
-        // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
-        const rsv = item.opcode === Opcode.Continuation ? 0 : extension.rsv;
-        encodeFrame(this, item.opcode, encoded ?? Buffer.alloc(0), item.fin, rsv, this.masked, item.cb);
-        this.drainQueue();
-      });
-    }
-    if (queue !== null && queue.length === 0 && !this.encoding) {
-      this.queue = null;
-      if (this.endRequested) {
-        this.endRequested = false;
-        this.handler.endTransport();
-      }
-    }
+  // ---- frames out (FrameOutput, SendQueueOwner) ----------------------------------------
+
+  /** @internal FrameOutput: one whole frame goes to the transport. */
+  writeFrame(
+    first: number,
+    payloadLength: number,
+    buffer: Buffer,
+    start: number,
+    end: number,
+    payload: Buffer | null,
+    cb?: WriteCallback,
+  ): void {
+    this.handler.writeFrame(first, payloadLength, buffer, start, end, payload, cb);
   }
 
-  /** @internal FrameOutput: encoded bytes go to the transport. */
-  write(data: Buffer, cb?: SendCallback): void {
-    this.handler.write(data, cb);
-  }
-
-  /** @internal FrameOutput: a range of a shared buffer goes to the transport. */
-  writeRange(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
+  /**
+   * @internal SendQueueOwner: a data frame; a large one goes to the transport to be written a
+   * fragment at a time, so that control frames are never stuck behind it.
+   */
+  writeData(opcode: number, payload: Buffer, fin: boolean, rsv: number, cb: WriteCallback | undefined): void {
     const handler = this.handler;
-    if (handler.writeRange) handler.writeRange(buffer, start, end, cb);
-    else handler.write(buffer.subarray(start, end), cb);
+    if (payload.length > FRAGMENT_THRESHOLD && handler.writeMessage !== undefined) {
+      handler.writeMessage(new FragmentedMessage(opcode, payload, fin, rsv, this.masked, cb));
+    } else {
+      encodeFrame(this, opcode, payload, fin, rsv, this.masked, cb);
+    }
+  }
+
+  /** @internal SendQueueOwner: a frame framed once for many connections. */
+  writeShared(frame: SharedFrame, cb: WriteCallback | undefined): void {
+    const handler = this.handler;
+    const payload = frame.payload;
+    if (payload !== null && frame.payloadLength > FRAGMENT_THRESHOLD && handler.writeMessage !== undefined) {
+      // Fragments of the shared payload (views: the bytes are still not copied).
+      handler.writeMessage(new FragmentedMessage(frame.first & 0x0f, payload, true, frame.first & 0x70, false, cb));
+      return;
+    }
+    handler.writeFrame(frame.first, frame.payloadLength, frame.head, 0, frame.head.length, payload, cb);
+  }
+
+  /** @internal SendQueueOwner: our close frame, after the sends queued before it. */
+  writeClose(payload: Buffer, cb: WriteCallback | undefined): void {
+    encodeFrame(this, Opcode.Close, payload, true, 0, this.masked, cb);
+  }
+
+  /** @internal SendQueueOwner: frames may still be written. */
+  get canWrite(): boolean {
+    return !this.failed && this.stateValue !== ConnectionState.Closed && !this.inputEnding;
+  }
+
+  /** @internal SendQueueOwner: compressing a message failed. */
+  encodeFailed(err: Error): void {
+    this.fail(new WebSocketError('WS_ERR_EXTENSION_FAILED', `Compression failed: ${err.message}`));
+  }
+
+  /** @internal SendQueueOwner: nothing waits any more; end the transport if the close asked to. */
+  queueEmptied(): void {
+    this.queue = null;
+    if (this.endRequested) {
+      this.endRequested = false;
+      this.handler.endTransport();
+    }
   }
 
   /** Fails every send still waiting behind the extension (the output side is gone). */
   private failQueuedSends(): void {
-    const pending = this.queue;
-    this.queue = null;
-    if (pending) {
-      // The message being encoded (at the head) is called back by its encoder.
-      for (let i = this.encoding ? 1 : 0; i < pending.length; i++) pending[i]?.cb?.(notOpen());
-    }
+    this.takeQueue()?.clear(notOpenError())?.cb?.(notOpenError());
   }
 
   private disposeExtension(): void {
@@ -602,16 +580,6 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
 }
 
 const EMPTY_PAYLOAD = Buffer.alloc(0);
-
-function framedLength(frames: readonly Buffer[]): number {
-  let bytes = 0;
-  for (const frame of frames) bytes += frame.length;
-  return bytes;
-}
-
-function notOpen(): WebSocketError {
-  return new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');
-}
 
 /** Any failure of an extension fails the connection; unknown errors close with 1011. */
 function asWebSocketError(err: Error): WebSocketError {

@@ -52,3 +52,8 @@ export class ProtocolError extends WebSocketError {
     this.closeCode = closeCode;
   }
 }
+
+/** The error of a send, ping or pong that could not go out: the connection is not open. */
+export function notOpenError(): WebSocketError {
+  return new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');
+}

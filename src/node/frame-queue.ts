@@ -1,22 +1,28 @@
 /**
- * The queue of frames waiting in a send scheduler: whole frames, or frames being sent in
- * fragments, with the number of bytes they still hold.
+ * The queue of a send scheduler: whole frames, and large data frames written a fragment at a
+ * time, with the number of bytes they still hold.
  *
  * @internal
  * @module
  */
-import type { SendCallback } from '../core/connection.js';
 import { Opcode } from '../core/constants.js';
-import type { Split } from './fragmenter.js';
+import type { WriteCallback } from '../core/frame-encoder.js';
+import type { FragmentedMessage } from '../core/fragmented-message.js';
 
-/** A queued frame: whole bytes `buffer[start, end)`, or a frame to fragment (`split`). @internal */
+/**
+ * A queued frame: `buffer[start, end)` followed by `payload` when it is not `null`; or, with
+ * `message` set, a large data frame still to be written in fragments. @internal
+ */
 export interface Entry {
+  /** The frame's first header byte (FIN, RSV bits, opcode). */
+  first: number;
   buffer: Buffer;
   start: number;
   end: number;
-  split: Split | null;
-  cb: SendCallback | SendCallback[] | undefined;
-  /** Bytes not yet handed to the socket. */
+  payload: Buffer | null;
+  message: FragmentedMessage | null;
+  cb: WriteCallback | undefined;
+  /** Bytes not yet handed to the socket (for a message: when it was queued). */
   size: number;
 }
 
@@ -61,33 +67,18 @@ export class FrameQueue {
     let close: Entry | null = null;
     for (let i = this.head; i < entries.length; i++) {
       const entry = entries[i] as Entry;
-      if (entry.split === null && ((entry.buffer[entry.start] as number) & 0x0f) === Opcode.Close) {
+      if (entry.message !== null) {
+        const message = entry.message;
+        process.nextTick(() => message.abandon(err));
+      } else if ((entry.first & 0x0f) === Opcode.Close) {
         close = entry;
-        continue;
+      } else if (entry.cb) {
+        process.nextTick(entry.cb, err);
       }
-      const cb = joinCallbacks(entry.cb);
-      if (cb) process.nextTick(cb, err);
     }
     this.entries = [];
     this.head = 0;
     this.bytes = 0;
     return close;
   }
-}
-
-/** Adds a callback to a frame (a frame written in several pieces may bring several). @internal */
-export function addCallback(entry: Entry, cb: SendCallback | undefined): void {
-  if (cb === undefined) return;
-  const current = entry.cb;
-  if (current === undefined) entry.cb = cb;
-  else if (Array.isArray(current)) current.push(cb);
-  else entry.cb = [current, cb];
-}
-
-/** One callback calling all of a frame's callbacks. @internal */
-export function joinCallbacks(cb: SendCallback | SendCallback[] | undefined): SendCallback | undefined {
-  if (!Array.isArray(cb)) return cb;
-  return (err) => {
-    for (const fn of cb) fn(err);
-  };
 }

@@ -5,47 +5,121 @@
  * - Data goes to the socket only while the socket is below its high-water mark; the rest waits
  *   here and follows on `drain`. The socket therefore never holds more than about one
  *   high-water mark plus one fragment.
- * - Data frames with a payload above the fragment size are sent as fragments of that size
- *   (RFC 6455 §5.4: "a sender MAY create fragments of any size for non-control messages").
+ * - A large data frame (core/fragmented-message.ts) is written a fragment at a time (RFC 6455
+ *   §5.4: "a sender MAY create fragments of any size for non-control messages"): 64 KiB,
+ *   growing up to 1 MiB while the kernel takes each one at once, back to 64 KiB as soon as one
+ *   stays in the socket's buffer.
  * - Ping and pong frames skip the queue and go out at the next frame boundary, i.e. between two
  *   fragments if a large message is under way (RFC 6455 §5.4: "control frames MAY be injected in
  *   the middle of a fragmented message"). A close frame keeps its place behind queued data,
  *   unless the close answers the peer's or is one of our policy closes: then the data still
  *   queued is dropped and the close frame goes next (RFC 6455 §5.5.1: nothing follows a close).
  *
- * The scheduler sees the bytes the encoder produced, one frame at a time (a header and its
- * payload may come in several writes, but a header is never split), so it needs no change in
- * the core. Re-fragmenting a masked (client) frame re-masks each fragment with a fresh key
- * (RFC 6455 §5.3: a new key for every frame).
+ * The connection hands over whole frames with their first header byte, so nothing here ever
+ * parses a header.
  *
  * @module
  */
-import type { SendCallback } from '../core/connection.js';
+import type { Duplex } from 'node:stream';
+import type { Connection } from '../core/connection.js';
 import { Opcode } from '../core/constants.js';
 import { WebSocketError } from '../core/errors.js';
-import { createSplit, DEFAULT_FRAGMENT_SIZE, MAX_FRAGMENT_SIZE, type Split, writeFragment } from './fragmenter.js';
-import { head, readHeader } from './frame-header.js';
-import { isUrgentClose } from './local-close.js';
-import { addCallback, type Entry, FrameQueue, joinCallbacks } from './frame-queue.js';
-import type { SchedulerHost } from './outbound.js';
+import { FRAGMENT_THRESHOLD, type FragmentedMessage } from '../core/fragmented-message.js';
+import type { FrameOutput, WriteCallback } from '../core/frame-encoder.js';
+import type { MaskGenerator } from '../core/mask.js';
+import type { ConnectionSettings } from './connection-options.js';
+import { type Entry, FrameQueue } from './frame-queue.js';
+import { isUrgentClose, type LocalCloseReason } from './local-close.js';
+import type { TransportMonitor } from './monitor.js';
 
-export { DEFAULT_FRAGMENT_SIZE } from './fragmenter.js';
-export { routeOutbound, type SchedulerHost } from './outbound.js';
+/** Fragments start at this size (and never exceed a frame handed over whole). */
+export const DEFAULT_FRAGMENT_SIZE = FRAGMENT_THRESHOLD;
+
+/** Fragments grow up to this size while the kernel takes each one at once. */
+export const MAX_FRAGMENT_SIZE = 1024 * 1024;
+
+/** What the scheduler needs from the transport that owns it. @internal */
+export interface SchedulerHost {
+  /** The protocol state (role, whether the peer's close frame arrived, the mask generator). */
+  readonly connection: Connection;
+  /** The socket. */
+  readonly socket: Duplex;
+  /** Why this end is closing, if one of our policies is closing it. */
+  readonly localClose: LocalCloseReason | null;
+  /** Toolkit hooks, if any. */
+  readonly monitor: TransportMonitor | null;
+  /** The connection settings (`maxBufferedAmount`). */
+  readonly settings: ConnectionSettings;
+  /** The socket can take bytes without going above its high-water mark. */
+  readonly socketWritable: boolean;
+  /** Hands bytes to the socket, after everything handed over before. */
+  passOut(buffer: Buffer, start: number, end: number, cb?: WriteCallback): void;
+  /** Ends the socket now that everything queued went out (see {@link SendScheduler.deferEnd}). */
+  finishEnd(): void;
+  /** Everything queued went out and the socket has room: the connection is writable again. */
+  schedulerDrained(): void;
+  /** More than `maxBufferedAmount` bytes wait to be sent: the peer does not read; close it. */
+  outputOverflow(): void;
+}
+
+/** A host whose scheduler is created on first need. @internal */
+export interface RoutingHost extends SchedulerHost {
+  /** The scheduler in use, or `null` while every write can go straight to the socket. */
+  scheduler: SendScheduler | null;
+}
+
+/**
+ * Routes one whole frame: with nothing queued, a control frame, or data while the socket has
+ * room, goes straight to the socket without a scheduler (the common case allocates nothing);
+ * anything else goes through the scheduler, created on first need. @internal
+ */
+export function routeFrame(
+  host: RoutingHost,
+  first: number,
+  buffer: Buffer,
+  start: number,
+  end: number,
+  payload: Buffer | null,
+  cb: WriteCallback | undefined,
+): void {
+  const scheduler = host.scheduler;
+  if (scheduler !== null) {
+    scheduler.frame(first, buffer, start, end, payload, cb);
+    return;
+  }
+  const control = (first & 0x08) !== 0;
+  if (!control && !host.socketWritable) {
+    schedulerOf(host).frame(first, buffer, start, end, payload, cb);
+    return;
+  }
+  if (!control && (first & 0x80) !== 0) host.monitor?.messageOut();
+  if (payload === null) {
+    host.passOut(buffer, start, end, cb);
+  } else {
+    host.passOut(buffer, start, end);
+    host.passOut(payload, 0, payload.length, cb);
+  }
+  // This write may have filled the socket (`send` now returns false) in a way Node will not
+  // follow with 'drain' (bytes still gathered for this tick): the scheduler watches for it.
+  if (!host.socketWritable) schedulerOf(host).watchDrain();
+}
+
+/** Routes a large data frame: it is always written a fragment at a time by the scheduler. @internal */
+export function routeMessage(host: RoutingHost, message: FragmentedMessage): void {
+  schedulerOf(host).message(message, message.final);
+}
+
+function schedulerOf(host: RoutingHost): SendScheduler {
+  return (host.scheduler ??= new SendScheduler(host));
+}
 
 /** The outbound queue of one connection; see the module comment. */
-export class SendScheduler {
+export class SendScheduler implements FrameOutput {
   private readonly host: SchedulerHost;
-  private readonly masked: boolean;
   private readonly fragmentSize: number;
   /** Size of the next fragment: grows while the kernel takes each one at once. */
   private nextFragment: number;
   private readonly queue = new FrameQueue();
-  /** The frame whose payload is still arriving from the encoder. */
-  private collecting: Entry | null = null;
-  /** Payload bytes of a frame whose header went straight to the socket. */
-  private passLeft = 0;
-  /** Payload bytes of a dropped frame still to arrive (and be ignored). */
-  private skipLeft = 0;
   private endRequested = false;
   /** A write left data queued: report when the queue is empty again. */
   private drainWanted = false;
@@ -53,10 +127,9 @@ export class SendScheduler {
   /** Looks that found the socket full with nothing sent: later ones wait for the next loop turn. */
   private stalls = 0;
 
-  constructor(host: SchedulerHost, masked: boolean, fragmentSize = DEFAULT_FRAGMENT_SIZE) {
+  constructor(host: SchedulerHost, fragmentSize = DEFAULT_FRAGMENT_SIZE) {
     this.host = host;
-    this.masked = masked;
-    this.fragmentSize = Math.max(4, fragmentSize);
+    this.fragmentSize = Math.max(1, fragmentSize);
     this.nextFragment = this.fragmentSize;
   }
 
@@ -65,51 +138,60 @@ export class SendScheduler {
     return this.queue.bytes;
   }
 
-  /** Nothing is queued or half received. */
+  /** Nothing is queued. */
   get idle(): boolean {
-    return this.queue.length === 0 && this.collecting === null && this.passLeft === 0;
+    return this.queue.length === 0;
   }
 
-  /** Takes encoded bytes: whole frames, or a frame's header and payload over several writes. */
-  write(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
-    const wasEmpty = this.queue.length === 0;
-    let pos = start;
-    while (pos < end) {
-      if (this.skipLeft > 0) {
-        const n = Math.min(this.skipLeft, end - pos);
-        this.skipLeft -= n;
-        pos += n;
-        if (pos === end && cb) process.nextTick(cb, notOpen());
-        continue;
+  /** FrameOutput (fragments of a large message): the connection's mask generator. */
+  get maskGenerator(): MaskGenerator | null {
+    return this.host.connection.maskGenerator;
+  }
+
+  /**
+   * A whole frame: `buffer[start, end)`, then `payload` when not `null`. Control frames go out
+   * at once (a close frame as the module comment says); data waits behind queued data or a full
+   * socket.
+   */
+  frame(first: number, buffer: Buffer, start: number, end: number, payload: Buffer | null, cb: WriteCallback | undefined): void {
+    const host = this.host;
+    const empty = this.queue.length === 0;
+    const size = end - start + (payload === null ? 0 : payload.length);
+    if ((first & 0x08) !== 0) {
+      if ((first & 0x0f) === Opcode.Close) {
+        const urgent = host.connection.closeReceived || isUrgentClose(host.localClose);
+        if (!urgent && !empty) {
+          this.enqueue({ first, buffer, start, end, payload, message: null, cb, size });
+          return;
+        }
+        if (urgent && !empty) this.queue.clear(notOpen());
       }
-      if (this.passLeft > 0) {
-        const n = Math.min(this.passLeft, end - pos);
-        this.passLeft -= n;
-        this.host.passOut(buffer, pos, pos + n, pos + n === end ? cb : undefined);
-        pos += n;
-        continue;
-      }
-      if (this.collecting !== null) {
-        pos = this.collect(buffer, pos, end, cb);
-        continue;
-      }
-      if (!readHeader(buffer, pos, end)) {
-        throw new Error('send scheduler: a frame header was split across writes');
-      }
-      const frameEnd = pos + head.headerLength + head.payloadLength;
-      if (frameEnd <= end) this.frame(buffer, pos, frameEnd, frameEnd === end ? cb : undefined);
-      else this.startFrame(buffer, pos, end, cb);
-      pos = Math.min(frameEnd, end);
+      // Ping, pong, or a close with nothing (left) before it: straight out.
+      this.writeOut(buffer, start, end, payload, cb);
+      return;
     }
-    this.pump();
+    if ((first & 0x80) !== 0) host.monitor?.messageOut();
+    if (empty && host.socketWritable) this.writeOut(buffer, start, end, payload, cb);
+    else this.enqueue({ first, buffer, start, end, payload, message: null, cb, size });
+  }
+
+  /** A large data frame, written a fragment at a time behind what is queued. */
+  message(message: FragmentedMessage, fin: boolean): void {
+    if (fin) this.host.monitor?.messageOut();
+    this.enqueue({ first: 0, buffer: EMPTY, start: 0, end: 0, payload: null, message, cb: undefined, size: message.size });
+  }
+
+  private enqueue(entry: Entry): void {
     const queue = this.queue;
-    if (queue.length > 0) {
-      this.drainWanted = true;
-      const host = this.host;
-      if (wasEmpty) host.monitor?.backpressure();
-      // A peer that stops reading must not make us hold its output without bound.
-      if (queue.bytes + host.socket.writableLength > host.settings.maxBufferedAmount) host.outputOverflow();
-    }
+    const wasEmpty = queue.length === 0;
+    queue.push(entry);
+    this.pump();
+    if (queue.length === 0) return;
+    this.drainWanted = true;
+    const host = this.host;
+    if (wasEmpty) host.monitor?.backpressure();
+    // A peer that stops reading must not make us hold its output without bound.
+    if (queue.bytes + host.socket.writableLength > host.settings.maxBufferedAmount) host.outputOverflow();
   }
 
   /**
@@ -122,21 +204,21 @@ export class SendScheduler {
     const before = queue.bytes;
     while (queue.length > 0 && host.socketWritable) {
       const entry = queue.peek();
-      const split = entry.split;
-      if (split === null) {
+      const message = entry.message;
+      if (message === null) {
         queue.shift(entry);
-        host.passOut(entry.buffer, entry.start, entry.end, joinCallbacks(entry.cb));
+        this.writeOut(entry.buffer, entry.start, entry.end, entry.payload, entry.cb);
         continue;
       }
-      if (!this.sendFragment(entry, split)) break;
-      if (split.sent === split.length) queue.shift(entry);
+      this.sendFragment(entry, message);
+      if (message.done) queue.shift(entry);
     }
     if (queue.length > 0) {
       this.stalls = queue.bytes < before ? 0 : this.stalls + 1;
       this.scheduleRepump();
       return false;
     }
-    if (this.endRequested && this.idle) {
+    if (this.endRequested) {
       this.endRequested = false;
       host.finishEnd();
     }
@@ -191,31 +273,19 @@ export class SendScheduler {
   }
 
   /**
-   * Drops every queued data frame, failing their callbacks with `err`; a close frame already
-   * queued goes out at once instead (unless `keepClose` is false: the socket is gone). A
-   * message cut short this way is never completed: only a close frame may follow (RFC 6455
-   * §5.5.1).
+   * Drops every queued frame, failing their callbacks with `err`; a close frame already queued
+   * goes out at once instead (unless `keepClose` is false: the socket is gone). A message cut
+   * short this way is never completed: only a close frame may follow (RFC 6455 §5.5.1).
    */
   discard(err?: Error, keepClose = true): void {
     // Nothing queued (the usual close): no error to build, nothing to do.
     if (this.idle) return;
-    const close = this.dropQueued(err ?? notOpen());
-    if (close !== null && keepClose) this.host.passOut(close.buffer, close.start, close.end, joinCallbacks(close.cb));
-    if (this.endRequested && this.idle) {
+    const close = this.queue.clear(err ?? notOpen());
+    if (close !== null && keepClose) this.writeOut(close.buffer, close.start, close.end, close.payload, close.cb);
+    if (this.endRequested) {
       this.endRequested = false;
       this.host.finishEnd();
     }
-  }
-
-  /** Empties the queue; returns the queued close frame, if there was one. */
-  private dropQueued(err: Error): Entry | null {
-    const close = this.queue.clear(err);
-    const collecting = this.collecting;
-    if (collecting !== null && collecting.split !== null) {
-      this.skipLeft = collecting.split.length - collecting.split.collected;
-      this.collecting = null;
-    }
-    return close;
   }
 
   /**
@@ -228,105 +298,48 @@ export class SendScheduler {
     return true;
   }
 
-  // ---- frames in ---------------------------------------------------------------------------
+  /** FrameOutput: a fragment encoded by a {@link FragmentedMessage} goes to the socket. */
+  writeFrame(
+    _first: number,
+    _payloadLength: number,
+    buffer: Buffer,
+    start: number,
+    end: number,
+    payload: Buffer | null,
+    cb?: WriteCallback,
+  ): void {
+    this.writeOut(buffer, start, end, payload, cb);
+  }
 
-  /** A whole frame `buffer[start, end)`; `head` holds its header. */
-  private frame(buffer: Buffer, start: number, end: number, cb: SendCallback | undefined): void {
+  private writeOut(buffer: Buffer, start: number, end: number, payload: Buffer | null, cb: WriteCallback | undefined): void {
     const host = this.host;
-    const empty = this.queue.length === 0;
-    if (head.opcode >= Opcode.Close) {
-      if (head.opcode === Opcode.Close) {
-        const urgent = host.connection.closeReceived || isUrgentClose(host.localClose);
-        if (!urgent && !empty) {
-          this.queue.push({ buffer, start, end, split: null, cb, size: end - start });
-          return;
-        }
-        if (urgent && !empty) this.dropQueued(notOpen());
-      }
-      // Ping, pong, or a close with nothing (left) before it: straight out.
+    if (payload === null) {
       host.passOut(buffer, start, end, cb);
       return;
     }
-    if (head.fin) host.monitor?.messageOut();
-    if (head.payloadLength > this.fragmentSize) {
-      const entry = splitEntry(buffer, start, head.headerLength + head.payloadLength);
-      const split = entry.split as Split;
-      split.parts.push(buffer.subarray(start + head.headerLength, end));
-      split.collected = split.length;
-      entry.cb = cb;
-      this.queue.push(entry);
-      return;
-    }
-    if (empty && host.socketWritable) host.passOut(buffer, start, end, cb);
-    else this.queue.push({ buffer, start, end, split: null, cb, size: end - start });
+    host.passOut(buffer, start, end);
+    host.passOut(payload, 0, payload.length, cb);
   }
 
-  /** The header (and maybe part of the payload) of a frame that continues in later writes. */
-  private startFrame(buffer: Buffer, start: number, end: number, cb: SendCallback | undefined): void {
-    const host = this.host;
-    const total = head.headerLength + head.payloadLength;
-    const isData = head.opcode < Opcode.Close;
-    if (isData && head.fin) host.monitor?.messageOut();
-    if (isData && head.payloadLength <= this.fragmentSize && this.queue.length === 0 && host.socketWritable) {
-      // Nothing queued: the header and the payload to come pass straight through.
-      this.passLeft = total - (end - start);
-      host.passOut(buffer, start, end, cb);
-      return;
-    }
-    const entry = splitEntry(buffer, start, total);
-    const split = entry.split as Split;
-    const payloadStart = start + head.headerLength;
-    if (end > payloadStart) {
-      split.parts.push(buffer.subarray(payloadStart, end));
-      split.collected = end - payloadStart;
-    }
-    addCallback(entry, cb);
-    this.collecting = entry;
-    this.queue.push(entry);
-  }
-
-  /** More payload of the frame being collected; returns the position after what it took. */
-  private collect(buffer: Buffer, pos: number, end: number, cb: SendCallback | undefined): number {
-    const entry = this.collecting as Entry;
-    const split = entry.split as Split;
-    const n = Math.min(end - pos, split.length - split.collected);
-    if (n > 0) split.parts.push(pos === 0 && n === buffer.length ? buffer : buffer.subarray(pos, pos + n));
-    split.collected += n;
-    if (split.collected === split.length) {
-      this.collecting = null;
-      if (pos + n === end) addCallback(entry, cb);
-    }
-    return pos + n;
-  }
-
-  // ---- fragments out -----------------------------------------------------------------------
-
-  /** Sends the next fragment of `split`; false when its bytes have not all arrived yet. */
-  private sendFragment(entry: Entry, split: Split): boolean {
-    const remaining = split.length - split.sent;
-    const n = Math.min(this.nextFragment, remaining);
-    if (split.collected - split.sent < n) return false;
-    const first = split.sent === 0;
-    const host = this.host;
-    writeFragment(host, split, n, this.masked, n === remaining ? joinCallbacks(entry.cb) : undefined, host.connection.maskGenerator);
+  /** Sends the next fragment of a large frame. */
+  private sendFragment(entry: Entry, message: FragmentedMessage): void {
+    const before = message.size;
+    message.writeNext(this, this.nextFragment);
     // A fragment the kernel took at once is not in the way of a control frame: the next one may
     // be twice as large (fewer writes for a fast peer); one left in the socket's buffer resets the
     // size, so that what a control frame can wait behind stays small.
-    this.nextFragment = host.socket.writableLength === 0 ? Math.min(this.nextFragment * 2, MAX_FRAGMENT_SIZE) : this.fragmentSize;
-    const consumed = (first ? entry.size - split.length : 0) + n;
-    entry.size -= consumed;
-    this.queue.bytes -= consumed;
-    return true;
+    this.nextFragment =
+      this.host.socket.writableLength === 0 ? Math.min(this.nextFragment * 2, MAX_FRAGMENT_SIZE) : this.fragmentSize;
+    const written = before - message.size;
+    entry.size -= written;
+    this.queue.bytes -= written;
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function repump(scheduler: SendScheduler): void {
   scheduler.repump();
-}
-
-/** A queue entry for the frame at `buffer[start]` (header in `head`), to be sent in fragments. */
-function splitEntry(buffer: Buffer, start: number, size: number): Entry {
-  return { buffer, start, end: start, split: createSplit(buffer, start), cb: undefined, size };
 }
 
 function notOpen(): WebSocketError {

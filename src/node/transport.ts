@@ -9,7 +9,8 @@ import { WriteBatch } from './write-batch.js';
 import { publishClose, publishError } from './diagnostics.js';
 import { ABORT_GRACE, type LocalCloseReason, LOCAL_CLOSE_TEXT, protocolCloseReason } from './local-close.js';
 import type { TransportMonitor } from './monitor.js';
-import { routeOutbound, type SendScheduler } from './send-scheduler.js';
+import type { FragmentedMessage } from '../core/fragmented-message.js';
+import { type RoutingHost, routeFrame, routeMessage, type SendScheduler } from './send-scheduler.js';
 
 /** What a {@link Transport} reports to the WebSocket that owns it. */
 export interface TransportOwner {
@@ -31,7 +32,7 @@ export interface TransportOwner {
  * batched writes (frames produced in the same tick leave in one write), reading pauses while a
  * message is decoded, and a timer bounds the wait for the peer's side of the close handshake.
  */
-export class Transport implements ConnectionHandler {
+export class Transport implements ConnectionHandler, RoutingHost {
   /** The protocol state machine. */
   readonly connection: Connection;
   /** The underlying socket (any Duplex works; TCP sockets get Nagle disabled). */
@@ -115,25 +116,30 @@ export class Transport implements ConnectionHandler {
 
   // ---- ConnectionHandler ----
 
-  write(data: Buffer, cb?: SendCallback): void {
+  writeFrame(
+    first: number,
+    _payloadLength: number,
+    buffer: Buffer,
+    start: number,
+    end: number,
+    payload: Buffer | null,
+    cb?: SendCallback,
+  ): void {
     const socket = this.socket;
     if (this.closed || socket.destroyed || socket.writableEnded) {
       if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
       return;
     }
-    if (routeOutbound(this, data, 0, data.length, cb)) return;
-    this.batch.write(data, 0, data.length, cb);
+    routeFrame(this, first, buffer, start, end, payload, cb);
   }
 
-  writeRange(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
+  writeMessage(message: FragmentedMessage): void {
     const socket = this.socket;
     if (this.closed || socket.destroyed || socket.writableEnded) {
-      if (cb) queueMicrotask(() => cb(new Error('The socket is closed')));
+      queueMicrotask(() => message.abandon(new Error('The socket is closed')));
       return;
     }
-    // Ranges come from the encoder's slab: always one whole frame of at most MAX_SLAB_FRAME bytes.
-    if (routeOutbound(this, buffer, start, end, cb, true)) return;
-    this.batch.write(buffer, start, end, cb);
+    routeMessage(this, message);
   }
 
   /** @internal Hands bytes to the socket past the send scheduler (which calls this). */

@@ -7,7 +7,6 @@ const WRITABLE = [
   'closeReceived',
   'sendingFragments',
   'sendingCompressed',
-  'encoding',
   'decoding',
   'userPaused',
   'ended',

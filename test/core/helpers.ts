@@ -424,6 +424,24 @@ export interface HandlerHooks {
 }
 
 /**
+ * A `writeFrame` for handlers that take bytes: the frame as one write, or two (header, then the
+ * payload that was not copied behind it) with the callback on the last.
+ */
+export function frameWriter(
+  write: (data: Buffer, cb?: SendCallback) => void,
+): (first: number, payloadLength: number, buffer: Buffer, start: number, end: number, payload: Buffer | null, cb?: SendCallback) => void {
+  return (_first, _payloadLength, buffer, start, end, payload, cb) => {
+    const head = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
+    if (payload === null) {
+      write(head, cb);
+      return;
+    }
+    write(head);
+    write(payload, cb);
+  };
+}
+
+/**
  * A ConnectionHandler that records everything in one ordered list. Written bytes are decoded
  * (and unmasked) into `frame` events as soon as a frame is complete, so client output with
  * random masking keys still compares equal across runs.
@@ -438,6 +456,8 @@ export class RecordingHandler implements ConnectionHandler {
   constructor(hooks: HandlerHooks = {}) {
     this.hooks = hooks;
   }
+
+  readonly writeFrame = frameWriter((data, cb) => this.write(data, cb));
 
   write(data: Buffer, cb?: SendCallback): void {
     this.writes.push(data);

@@ -79,19 +79,16 @@ describe('harness', () => {
     // Close frames from a client are masked: keep the header, the key and the (masked) code, drop the reason.
     const cut = (data: Buffer): Buffer =>
       data[0] === 0x88 && ((data[1] as number) & 0x7f) > 2 ? Buffer.concat([Buffer.from([0x88, 0x82]), data.subarray(2, 8)]) : data;
-    const { write, writeRange } = Connection.prototype;
-    Connection.prototype.write = function (this: Connection, data: Buffer, cb?: (err?: Error | null) => void): void {
-      write.call(this, cut(data), cb);
-    };
-    Connection.prototype.writeRange = function (this: Connection, buffer: Buffer, start: number, end: number, cb?: (err?: Error | null) => void): void {
-      write.call(this, cut(buffer.subarray(start, end)), cb);
+    const { writeFrame } = Connection.prototype;
+    Connection.prototype.writeFrame = function (this: Connection, first, length, buffer, start, end, payload, cb): void {
+      const whole = cut(buffer.subarray(start, end));
+      writeFrame.call(this, first, length, whole, 0, whole.length, payload, cb);
     };
     try {
       const findings = runCase(c).findings;
       expect(findings.map((f) => f.check)).toContain('output: close');
     } finally {
-      Connection.prototype.write = write;
-      Connection.prototype.writeRange = writeRange;
+      Connection.prototype.writeFrame = writeFrame;
     }
   });
 });

@@ -32,6 +32,7 @@ import { FrameReader, type ReaderSink } from '../../autobahn/peer/frame-reader.j
 import type { FuzzCase, PlannedSend } from './generator.js';
 import { judge, type Expectation, type Judgement, type OracleEvent } from './oracle.js';
 import { Rng, caseSeed } from './random.js';
+import { frameWriter } from '../core/helpers.js';
 
 /** A disagreement or a broken guarantee. */
 export interface Finding {
@@ -244,6 +245,8 @@ class Transport implements ConnectionHandler {
     private readonly findings: Finding[],
     private readonly maxPayload: number,
   ) {}
+
+  readonly writeFrame = frameWriter((data, cb) => this.write(data, cb));
 
   write(data: Buffer, cb?: SendCallback): void {
     // The encoder may reuse its slab after the call: keep a copy.

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionHandler, type SendCallback } from '../../src/core/connection.js';
 import type { LocalCloseReason } from '../../src/node/local-close.js';
 import type { TransportMonitor } from '../../src/node/monitor.js';
-import { DEFAULT_FRAGMENT_SIZE, routeOutbound, type SchedulerHost, SendScheduler } from '../../src/node/send-scheduler.js';
+import { DEFAULT_FRAGMENT_SIZE, routeFrame, routeMessage, type RoutingHost, SendScheduler } from '../../src/node/send-scheduler.js';
 import { transportOf } from '../../src/node/internals.js';
 import { resolveConnectionOptions } from '../../src/node/connection-options.js';
 import { delay, Op, openPair, parseFrame, runCleanups, until, waitFor, type Frame } from './helpers.js';
@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** A host whose socket has room while `room` is true; everything passed out is recorded. */
-class FakeHost implements SchedulerHost {
+class FakeHost implements RoutingHost {
   scheduler: SendScheduler | null = null;
   readonly connection: Connection;
   readonly socket = { writableNeedDrain: false, destroyed: false } as unknown as Duplex;
@@ -31,9 +31,8 @@ class FakeHost implements SchedulerHost {
   drained = 0;
   constructor(role: 'client' | 'server') {
     const handler: ConnectionHandler = {
-      write: (data: Buffer, cb?: SendCallback) => {
-        if (!routeOutbound(this, data, 0, data.length, cb)) this.passOut(data, 0, data.length, cb);
-      },
+      writeFrame: (first, _length, buffer, start, end, payload, cb) => routeFrame(this, first, buffer, start, end, payload, cb),
+      writeMessage: (message) => routeMessage(this, message),
       onMessage() {},
       onPing() {},
       onPong() {},
