@@ -5,16 +5,16 @@
  * {@link WebSocket} class, which carries every named value export as a static property.
  * @packageDocumentation
  */
-import { WebSocket as WebSocketClass } from './node/websocket.js';
-import { DEFAULT_ITERATOR_HIGH_WATER_MARK, DEFAULT_ITERATOR_MAX_BYTES } from './node/iterate.js';
-import { createWebSocketStream } from './node/stream.js';
-import { WebSocketServer, DEFAULT_HANDSHAKE_TIMEOUT } from './node/server.js';
-import { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT } from './node/heartbeat.js';
-import { MemoryBudget, DEFAULT_BUDGET_CHECK_INTERVAL } from './node/memory-budget.js';
-import { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './node/prometheus.js';
-import { DIAGNOSTICS_CHANNELS } from './node/diagnostics.js';
-import { DEFAULT_DRAIN_DEADLINE } from './node/drain.js';
-import { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/events.js';
+import { WebSocket as WebSocketClass } from './node/socket/websocket.js';
+import { DEFAULT_ITERATOR_HIGH_WATER_MARK, DEFAULT_ITERATOR_MAX_BYTES } from './node/socket/iterate.js';
+import { createWebSocketStream } from './node/socket/stream.js';
+import { WebSocketServer, DEFAULT_HANDSHAKE_TIMEOUT } from './node/server/server.js';
+import { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT } from './node/ops/heartbeat.js';
+import { MemoryBudget, DEFAULT_BUDGET_CHECK_INTERVAL } from './node/ops/memory-budget.js';
+import { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './node/ops/prometheus.js';
+import { DIAGNOSTICS_CHANNELS } from './node/ops/diagnostics.js';
+import { DEFAULT_DRAIN_DEADLINE } from './node/ops/drain.js';
+import { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/socket/events.js';
 import { WebSocketError, ProtocolError } from './core/errors.js';
 import {
   CloseCode,
@@ -26,39 +26,39 @@ import {
 // This very module, as a type: the check below compares its exports with `statics`.
 import type * as self from './index.js';
 
-export type { BinaryType, SendOptions, SendCallback } from './node/websocket.js';
-export type { ConnectOptions } from './node/connect.js';
-export type { MessageIteratorOptions, WebSocketMessage } from './node/iterate.js';
-export { DEFAULT_ITERATOR_HIGH_WATER_MARK, DEFAULT_ITERATOR_MAX_BYTES } from './node/iterate.js';
-export { createWebSocketStream } from './node/stream.js';
-export type { WebSocketStreamOptions } from './node/stream.js';
-export { WebSocketServer, DEFAULT_HANDSHAKE_TIMEOUT } from './node/server.js';
+export type { BinaryType, SendOptions, SendCallback } from './node/socket/websocket.js';
+export type { ConnectOptions } from './node/client/connect.js';
+export type { MessageIteratorOptions, WebSocketMessage } from './node/socket/iterate.js';
+export { DEFAULT_ITERATOR_HIGH_WATER_MARK, DEFAULT_ITERATOR_MAX_BYTES } from './node/socket/iterate.js';
+export { createWebSocketStream } from './node/socket/stream.js';
+export type { WebSocketStreamOptions } from './node/socket/stream.js';
+export { WebSocketServer, DEFAULT_HANDSHAKE_TIMEOUT } from './node/server/server.js';
 export type {
   ServerOptions,
   VerifyClient,
   VerifyClientCallback,
   VerifyClientInfo,
   HandleProtocols,
-} from './node/server-options.js';
-export type { ClientOptions } from './node/client-options.js';
-export type { HeartbeatOptions } from './node/heartbeat.js';
-export { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT } from './node/heartbeat.js';
-export type { RateLimitOptions } from './node/rate-limit.js';
-export { MemoryBudget, DEFAULT_BUDGET_CHECK_INTERVAL } from './node/memory-budget.js';
-export type { MemoryBudgetOptions } from './node/memory-budget.js';
-export type { ServerStats } from './node/stats.js';
-export { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './node/prometheus.js';
-export type { PrometheusOptions } from './node/prometheus.js';
-export { DIAGNOSTICS_CHANNELS } from './node/diagnostics.js';
-export type { OpenDiagnostic, CloseDiagnostic, ErrorDiagnostic } from './node/diagnostics.js';
-export type { LocalCloseReason } from './node/local-close.js';
-export type { DrainOptions, DrainResult } from './node/drain.js';
-export { DEFAULT_DRAIN_DEADLINE } from './node/drain.js';
+} from './node/server/options.js';
+export type { ClientOptions } from './node/client/options.js';
+export type { HeartbeatOptions } from './node/ops/heartbeat.js';
+export { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT } from './node/ops/heartbeat.js';
+export type { RateLimitOptions } from './node/ops/rate-limit.js';
+export { MemoryBudget, DEFAULT_BUDGET_CHECK_INTERVAL } from './node/ops/memory-budget.js';
+export type { MemoryBudgetOptions } from './node/ops/memory-budget.js';
+export type { ServerStats } from './node/ops/stats.js';
+export { renderPrometheus, PROMETHEUS_CONTENT_TYPE } from './node/ops/prometheus.js';
+export type { PrometheusOptions } from './node/ops/prometheus.js';
+export { DIAGNOSTICS_CHANNELS } from './node/ops/diagnostics.js';
+export type { OpenDiagnostic, CloseDiagnostic, ErrorDiagnostic } from './node/ops/diagnostics.js';
+export type { LocalCloseReason } from './node/io/local-close.js';
+export type { DrainOptions, DrainResult } from './node/ops/drain.js';
+export { DEFAULT_DRAIN_DEADLINE } from './node/ops/drain.js';
 export type { PerMessageDeflateOptions } from './deflate/options.js';
-export type { SendData } from './node/send-data.js';
-export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/events.js';
-export type { WsListenerOptions } from './node/events.js';
-export type { WsEventListener } from './node/event-target.js';
+export type { SendData } from './node/socket/send-data.js';
+export { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/socket/events.js';
+export type { WsListenerOptions } from './node/socket/events.js';
+export type { WsEventListener } from './node/socket/event-target.js';
 export { WebSocketError, ProtocolError } from './core/errors.js';
 export type { WsErrorCode } from './core/errors.js';
 export {
@@ -111,7 +111,7 @@ type CheckStatics = StaticsComplete<Exclude<keyof typeof self, keyof typeof stat
 type WebSocketModule = typeof WebSocketClass & typeof statics & { readonly WebSocket: WebSocketModule };
 
 /**
- * A WebSocket connection, for both roles (see the class in `node/websocket.ts`). The very same
+ * A WebSocket connection, for both roles (see the class in `node/socket/websocket.ts`). The very same
  * class value also carries `Server`, `WebSocketServer`, `WebSocket`, `createWebSocketStream` and
  * every other named value export as statics, so code written for `ws`
  * (`const WebSocket = require('ws')`, `new WebSocket.Server(...)`) runs unchanged.
@@ -139,9 +139,9 @@ export type Data = string | RawData;
  */
 interface AliasedTypes {
   WebSocket: WebSocketClass;
-  WebSocketServer: import('./node/server.js').WebSocketServer;
-  ServerOptions: import('./node/server-options.js').ServerOptions;
-  ClientOptions: import('./node/client-options.js').ClientOptions;
+  WebSocketServer: import('./node/server/server.js').WebSocketServer;
+  ServerOptions: import('./node/server/options.js').ServerOptions;
+  ClientOptions: import('./node/client/options.js').ClientOptions;
   PerMessageDeflateOptions: import('./deflate/options.js').PerMessageDeflateOptions;
   RawData: RawData;
   Data: Data;

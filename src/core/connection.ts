@@ -2,130 +2,34 @@ import { Assembler, type MessageSink } from './assembler.js';
 import { AutoPong, DEFAULT_MAX_PENDING_AUTO_PONGS } from './auto-pong.js';
 import { encodeClosePayload, parseClosePayload } from './close.js';
 import { CloseCode, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
+import { ConnectionOutput } from './connection-output.js';
+import { type ConnectionHandler, type ConnectionOptions, ConnectionState } from './connection-types.js';
 import { notOpenError, ProtocolError, WebSocketError } from './errors.js';
-import type { MessageExtension } from './extension.js';
-import { ConnectionFlags } from './connection-flags.js';
-import { encodeFrame, type FrameOutput, type WriteCallback } from './frame-encoder.js';
-import { FRAGMENT_THRESHOLD, FragmentedMessage } from './fragmented-message.js';
+import { encodeFrame } from './frame-encoder.js';
 import { FrameParser } from './frame-parser.js';
-import type { MaskGenerator } from './mask.js';
-import { SendQueue, type SendQueueOwner } from './send-queue.js';
-import type { SharedFrame } from './shared-frame.js';
 import { isValidUtf8 } from './utf8.js';
 
-/** Which end of the connection this is. */
-export type Role = 'client' | 'server';
-
-/** Called once the bytes of a send were handed to the transport, or with the reason they were not. */
-export type SendCallback = (err?: Error | null) => void;
-
-/** What the I/O binding provides to a {@link Connection}: a frame sink and event handlers. */
-export interface ConnectionHandler {
-  /** Writes one whole frame to the peer (see FrameOutput.writeFrame); `cb` runs when it was flushed (or failed). */
-  writeFrame(first: number, payloadLength: number, buffer: Buffer, start: number, end: number, payload: Buffer | null, cb?: WriteCallback): void;
-  /**
-   * Optional: takes a data frame with a payload above {@link FRAGMENT_THRESHOLD}, to be written
-   * a fragment at a time (`message.writeNext(out, size)`), so that control frames can go out
-   * between two fragments. Without it, such frames are written whole.
-   */
-  writeMessage?(message: FragmentedMessage): void;
-  /** A complete data message (already decoded and validated). */
-  onMessage(data: Buffer, isBinary: boolean): void;
-  onPing(data: Buffer): void;
-  onPong(data: Buffer): void;
-  /** The peer's close frame arrived; `code` is 1005 when it carried none. */
-  onCloseFrame(code: number, reason: Buffer): void;
-  /** The peer broke the protocol; the close frame with `err.closeCode` has been queued. */
-  onProtocolError(err: WebSocketError): void;
-  /**
-   * The close handshake allows ending TCP now: the server closes first (RFC 6455 §7.1.1), and
-   * either side ends after failing the connection.
-   */
-  endTransport(): void;
-  /** A close frame was sent and the peer's answer (or its FIN) is awaited: arm the close timer. */
-  awaitClose(): void;
-  /** Stop (false) or restart (true) reading from the transport; used while a message is decoded. */
-  setReading(reading: boolean): void;
-  /**
-   * Optional: the input that was still held when {@link Connection.receiveEnd} returned `false`
-   * has now been delivered, and the connection is closed.
-   */
-  inputFinished?(): void;
-}
-
-/** Settings of a {@link Connection}. */
-export interface ConnectionOptions {
-  role: Role;
-  /** Largest message in bytes (default 1 MiB). */
-  maxPayload?: number;
-  /** Most frames per message (default 1,048,576). */
-  maxFragments?: number;
-  /** Answer pings automatically (default true). */
-  autoPong?: boolean;
-  /** The negotiated extension, if any. */
-  extension?: MessageExtension | null;
-  /** Do not check received text and close reasons as UTF-8 (default false). */
-  skipUTF8Validation?: boolean;
-  /** Most input chunks one frame may span; one more fails with 1008 (default: no limit). */
-  maxBufferedChunks?: number;
-  /** Fills the masking key of each frame (client role) instead of the CSPRNG. */
-  generateMask?: MaskGenerator | null;
-  /**
-   * Most automatic pongs waiting to be written; a ping beyond fails the connection with 1008
-   * (default 60, as `ws`; 0: no limit, later pings are then coalesced, RFC 6455 §5.5.3).
-   */
-  maxPendingAutoPongs?: number;
-}
-
-/** Send flags for {@link Connection.send}. */
-export interface SendFlags {
-  binary: boolean;
-  /** `false` to send a fragment; the next send continues the same message. */
-  fin: boolean;
-  /** Let the extension compress this message (if one was negotiated). */
-  compress: boolean;
-}
-
-/** Readiness of a {@link Connection}, matching the WebSocket readyState values. */
-export const ConnectionState = { Open: 1, Closing: 2, Closed: 3 } as const;
-/** One of the {@link ConnectionState} values. */
-export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
-
+export { ConnectionState } from './connection-types.js';
+export type { ConnectionHandler, ConnectionOptions, Role, SendCallback, SendFlags } from './connection-types.js';
 
 /**
  * The sans-I/O RFC 6455 connection shared by client and server: bytes in, events out;
  * commands in, bytes out. It owns the frame parser, the message assembler, ping/pong and the
  * close handshake, and never touches a socket or a timer.
  */
-export class Connection extends ConnectionFlags implements MessageSink, FrameOutput, SendQueueOwner {
-  /** Which end this is. */
-  readonly role: Role;
-  private readonly handler: ConnectionHandler;
+export class Connection extends ConnectionOutput implements MessageSink {
   private readonly parser: FrameParser;
   private readonly assembler: Assembler;
   private readonly maxPayload: number;
-  private readonly extension: MessageExtension | null;
-  /** FrameOutput: the `generateMask` option, `null` for random keys. */
-  readonly maskGenerator: MaskGenerator | null;
   private readonly maxPendingAutoPongs: number;
-  /** Automatic pongs, created by the first ping. */
-  private autoPongs: AutoPong | null = null;
 
-  private stateValue: ConnectionState = ConnectionState.Open;
   /** Close code and reason from the peer's close frame. */
   closeCode: number = CloseCode.Abnormal;
   closeReason: Buffer = EMPTY_PAYLOAD;
 
-  /** Sends waiting behind the extension's encoder (send-queue.ts), created when one must wait. */
-  private queue: SendQueue | null = null;
-
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
-    super(options.role === 'client', options.autoPong ?? true, options.skipUTF8Validation === true);
-    this.role = options.role;
-    this.handler = handler;
+    super(handler, options);
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.extension = options.extension ?? null;
-    this.maskGenerator = options.role === 'client' ? (options.generateMask ?? null) : null;
     this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS;
     this.assembler = new Assembler(this, {
       maxPayload: this.maxPayload,
@@ -138,26 +42,6 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
       allowedRsv: this.extension?.rsv ?? 0,
       maxFrameChunks: options.maxBufferedChunks ?? Infinity,
     });
-  }
-
-  /** OPEN, CLOSING or CLOSED. */
-  get state(): ConnectionState {
-    return this.stateValue;
-  }
-
-  /** `true` between a send with `fin: false` and the final fragment of that message. */
-  get sendingMessage(): boolean {
-    return this.sendingFragments;
-  }
-
-  /** The negotiated extension, if any. */
-  get negotiatedExtension(): MessageExtension | null {
-    return this.extension;
-  }
-
-  /** Bytes of sends waiting for the extension (compression), the one being encoded included. */
-  get queuedBytes(): number {
-    return this.queue === null ? 0 : this.queue.bytes;
   }
 
   /**
@@ -397,81 +281,6 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.checkInputDrained();
   }
 
-  /** Ends the transport once every queued frame (the close frame last) has been written. */
-  private requestEnd(): void {
-    if (this.queue !== null) this.endRequested = true;
-    else this.handler.endTransport();
-  }
-
-  /** Takes the send queue away (the connection fails or ends); it may still be encoding. */
-  private takeQueue(): SendQueue | null {
-    const queue = this.queue;
-    this.queue = null;
-    return queue;
-  }
-
-  // ---- commands in, bytes out ------------------------------------------------------------
-
-  /**
-   * Sends a data message (or a fragment of one). Throws nothing; when the connection is not
-   * open the callback receives an error.
-   */
-  send(data: Buffer, flags: SendFlags, cb?: SendCallback): void {
-    if (this.stateValue !== ConnectionState.Open || this.closeSent || this.inputEnding) {
-      if (cb) queueMicrotask(() => cb(notOpenError()));
-      return;
-    }
-    let opcode: number = flags.binary ? Opcode.Binary : Opcode.Text;
-    let compress = false;
-    if (this.sendingFragments) {
-      opcode = Opcode.Continuation;
-      compress = this.sendingCompressed;
-    } else {
-      compress = this.extension !== null && flags.compress && this.extension.shouldEncode(data.length);
-      this.sendingCompressed = compress;
-    }
-    this.sendingFragments = !flags.fin;
-    if (this.queue !== null || compress) {
-      (this.queue ??= new SendQueue(this)).push({ kind: 'data', opcode, data, fin: flags.fin, compress, cb });
-    } else {
-      this.writeData(opcode, data, flags.fin, 0, cb);
-    }
-  }
-
-  /**
-   * Sends one data message already framed (a broadcast framed once for many connections), in
-   * order with every other send. Returns `false`, sending nothing, when that is not possible:
-   * the connection is not open or closing, this end masks its frames (a client: RFC 6455 §5.3
-   * wants a fresh key per frame), or the application is in the middle of a fragmented message
-   * (RFC 6455 §5.4: fragments of one message are never interleaved with another).
-   */
-  sendShared(frame: SharedFrame, cb?: SendCallback): boolean {
-    if (this.stateValue !== ConnectionState.Open || this.closeSent || this.inputEnding || this.masked || this.sendingFragments) {
-      return false;
-    }
-    if (this.queue !== null) this.queue.push({ kind: 'shared', frame, cb });
-    else this.writeShared(frame, cb);
-    return true;
-  }
-
-  /** Sends a ping (payload at most 125 bytes; checked by the caller). */
-  ping(data: Buffer, cb?: SendCallback): void {
-    if (this.closeSent || this.inputEnding || this.stateValue === ConnectionState.Closed) {
-      if (cb) queueMicrotask(() => cb(notOpenError()));
-      return;
-    }
-    this.sendControl(Opcode.Ping, data, cb);
-  }
-
-  /** Sends a pong (payload at most 125 bytes; checked by the caller). */
-  pong(data: Buffer, cb?: SendCallback): void {
-    if (this.closeSent || this.inputEnding || this.stateValue === ConnectionState.Closed) {
-      if (cb) queueMicrotask(() => cb(notOpenError()));
-      return;
-    }
-    this.sendControl(Opcode.Pong, data, cb);
-  }
-
   /**
    * Starts (or answers) the close handshake. Throws TypeError/RangeError for an invalid code or
    * reason before anything is written. Data sent earlier is written first.
@@ -483,94 +292,6 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.queueClose(payload, undefined);
     if (this.closeReceived) this.afterCloseExchanged();
     else this.handler.awaitClose();
-  }
-
-  private queueClose(payload: Buffer, cb: SendCallback | undefined): void {
-    this.closeSent = true;
-    // RFC 6455 §5.5.1: nothing, a pong included, follows our close frame.
-    this.autoPongs?.stop();
-    this.sendControl(Opcode.Close, payload, cb);
-  }
-
-  /**
-   * Control frames go out at once, between fragments if need be (RFC 6455 §5.4), except a
-   * close frame, which waits for data queued before it so that nothing sent earlier is lost.
-   */
-  private sendControl(opcode: number, payload: Buffer, cb?: SendCallback): void {
-    if (opcode === Opcode.Close && this.queue !== null) {
-      this.queue.push({ kind: 'close', payload, cb });
-      return;
-    }
-    encodeFrame(this, opcode, payload, true, 0, this.masked, cb);
-  }
-
-  // ---- frames out (FrameOutput, SendQueueOwner) ----------------------------------------
-
-  /** @internal FrameOutput: one whole frame goes to the transport. */
-  writeFrame(
-    first: number,
-    payloadLength: number,
-    buffer: Buffer,
-    start: number,
-    end: number,
-    payload: Buffer | null,
-    cb?: WriteCallback,
-  ): void {
-    this.handler.writeFrame(first, payloadLength, buffer, start, end, payload, cb);
-  }
-
-  /**
-   * @internal SendQueueOwner: a data frame; a large one goes to the transport to be written a
-   * fragment at a time, so that control frames are never stuck behind it.
-   */
-  writeData(opcode: number, payload: Buffer, fin: boolean, rsv: number, cb: WriteCallback | undefined): void {
-    const handler = this.handler;
-    if (payload.length > FRAGMENT_THRESHOLD && handler.writeMessage !== undefined) {
-      handler.writeMessage(new FragmentedMessage(opcode, payload, fin, rsv, this.masked, cb));
-    } else {
-      encodeFrame(this, opcode, payload, fin, rsv, this.masked, cb);
-    }
-  }
-
-  /** @internal SendQueueOwner: a frame framed once for many connections. */
-  writeShared(frame: SharedFrame, cb: WriteCallback | undefined): void {
-    const handler = this.handler;
-    const payload = frame.payload;
-    if (payload !== null && frame.payloadLength > FRAGMENT_THRESHOLD && handler.writeMessage !== undefined) {
-      // Fragments of the shared payload (views: the bytes are still not copied).
-      handler.writeMessage(new FragmentedMessage(frame.first & 0x0f, payload, true, frame.first & 0x70, false, cb));
-      return;
-    }
-    handler.writeFrame(frame.first, frame.payloadLength, frame.head, 0, frame.head.length, payload, cb);
-  }
-
-  /** @internal SendQueueOwner: our close frame, after the sends queued before it. */
-  writeClose(payload: Buffer, cb: WriteCallback | undefined): void {
-    encodeFrame(this, Opcode.Close, payload, true, 0, this.masked, cb);
-  }
-
-  /** @internal SendQueueOwner: frames may still be written. */
-  get canWrite(): boolean {
-    return !this.failed && this.stateValue !== ConnectionState.Closed && !this.inputEnding;
-  }
-
-  /** @internal SendQueueOwner: compressing a message failed. */
-  encodeFailed(err: Error): void {
-    this.fail(new WebSocketError('WS_ERR_EXTENSION_FAILED', `Compression failed: ${err.message}`));
-  }
-
-  /** @internal SendQueueOwner: nothing waits any more; end the transport if the close asked to. */
-  queueEmptied(): void {
-    this.queue = null;
-    if (this.endRequested) {
-      this.endRequested = false;
-      this.handler.endTransport();
-    }
-  }
-
-  /** Fails every send still waiting behind the extension (the output side is gone). */
-  private failQueuedSends(): void {
-    this.takeQueue()?.clear(notOpenError())?.cb?.(notOpenError());
   }
 
   private disposeExtension(): void {

@@ -1,7 +1,7 @@
 /**
  * A strict parser for the head of an HTTP/1.x request (RFC 9112 §2-§5): the request line and
  * the header fields up to the empty line. It is what the server created for the `port` option
- * reads upgrade requests with, instead of `node:http` (see node/upgrade-front.ts). Sans-I/O: it
+ * reads upgrade requests with, instead of `node:http` (see node/server/upgrade-front.ts). Sans-I/O: it
  * takes bytes and returns values or a refusal status.
  *
  * It accepts only what a WebSocket client sends: CRLF line ends, a single space between the

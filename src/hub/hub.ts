@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { WebSocket } from '../node/websocket.js';
-import { type SendData, toPayload } from '../node/send-data.js';
+import type { WebSocket } from '../node/socket/websocket.js';
+import { type SendData, toPayload } from '../node/socket/send-data.js';
 import { Member, type MemberHost, Outcome } from './member.js';
 import { type HubDeflateOptions, Outgoing } from './message.js';
 import { type ResolvedPolicy, resolvePolicy } from './policy.js';

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { transportOf } from '../node/internals.js';
-import { closeForPolicy } from '../node/policy-close.js';
-import type { Transport } from '../node/transport.js';
-import type { WebSocket } from '../node/websocket.js';
+import { transportOf } from '../node/io/internals.js';
+import { closeForPolicy } from '../node/ops/policy-close.js';
+import type { Transport } from '../node/io/transport.js';
+import type { WebSocket } from '../node/socket/websocket.js';
 import type { SharedFrame } from '../core/shared-frame.js';
 import type { Outgoing } from './message.js';
 import type { ResolvedPolicy } from './policy.js';

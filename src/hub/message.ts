@@ -23,7 +23,7 @@ import { Opcode, RSV1 } from '../core/constants.js';
 import type { PerMessageDeflate } from '../deflate/codec.js';
 import { headerSize } from '../core/frame-encoder.js';
 import { type SharedFrame, sharedFrame } from '../core/shared-frame.js';
-import type { Transport } from '../node/transport.js';
+import type { Transport } from '../node/io/transport.js';
 
 /** zlib settings of shared compression (the window size always follows the negotiation). */
 export interface HubDeflateOptions {

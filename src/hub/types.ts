@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { WebSocket } from '../node/websocket.js';
+import type { WebSocket } from '../node/socket/websocket.js';
 import type { HubDeflateOptions } from './message.js';
 import type { BackpressurePolicy } from './policy.js';
 
