@@ -14,7 +14,7 @@ export { Cluster, CLUSTER_DEFAULTS } from './cluster.js';
 export { ClusterError, type ClusterErrorCode } from './errors.js';
 export { renderClusterPrometheus, type ClusterPrometheusOptions } from './prometheus.js';
 export type { ClusterServer } from './presence.js';
-export type { ClusterRedis, IoRedisClientLike, NodeRedisClientLike, RedisArg, RedisClientLike } from './redis.js';
+export type { ClusterRedis, ConnectionEvents, IoRedisClientLike, NodeRedisClientLike, RedisArg, RedisClientLike } from './redis.js';
 export type {
   ClusterAnswer,
   ClusterEvents,

@@ -57,7 +57,7 @@ export function renderClusterPrometheus(stats: ClusterStats, options: ClusterPro
   metric('outbox_bytes', 'gauge', 'Bytes waiting to be written to Redis.', stats.outboxBytes);
   metric('lag_milliseconds', 'gauge', 'Time between Redis storing the last entry read and reading it.', stats.lagMs);
   metric('lag_entries', 'gauge', 'Entries of other servers not read yet (at the last heartbeat).', stats.lagEntries);
-  metric('reconnects_total', 'counter', 'Times the reader recovered after Redis failures.', stats.reconnects);
+  metric('reconnects_total', 'counter', 'Times the cluster\'s own Redis connection was made again.', stats.reconnects);
   metric('errors_total', 'counter', 'Redis errors and outbox refusals.', stats.errors);
   metric('requests_total', 'counter', 'Server-to-server requests sent.', stats.requests);
   metric('answers_total', 'counter', 'Answers received to requests.', stats.answers);

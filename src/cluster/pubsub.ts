@@ -8,7 +8,7 @@
  */
 import { redisError } from './errors.js';
 import type { ClusterRedis } from './redis.js';
-import type { Transport, TransportHooks } from './transport.js';
+import { connectionEvents, type Transport, type TransportHooks } from './transport.js';
 
 /** @internal */
 export class PubSubTransport implements Transport {
@@ -22,7 +22,7 @@ export class PubSubTransport implements Transport {
 
   async start(onEntry: (entry: Buffer, storedAt: number | null) => void): Promise<void> {
     try {
-      this.subscriber = await this.redis.duplicate((err) => this.hooks.error(redisError('connection', err)));
+      this.subscriber = await this.redis.duplicate(connectionEvents(this.hooks, (err) => redisError('connection', err)));
       await this.subscriber.subscribe(this.channel, (message) => onEntry(message, null));
     } catch (err) {
       await this.subscriber?.close().catch(() => undefined);

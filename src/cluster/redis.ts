@@ -21,12 +21,22 @@ export type RedisArg = string | Buffer;
 export interface ClusterRedis {
   /** Runs one command; bulk-string replies come back as Buffers (strings are accepted too). */
   command(args: readonly RedisArg[]): Promise<unknown>;
-  /** A new, connected connection to the same server, owned (and later closed) by the caller. */
-  duplicate(onError: (err: unknown) => void): Promise<ClusterRedis>;
+  /**
+   * A new, connected connection to the same server, owned (and later closed) by the caller.
+   * `events.error` gets its connection errors; `events.ready`, if the client can tell, is
+   * called each time it is (re)connected.
+   */
+  duplicate(events: ConnectionEvents): Promise<ClusterRedis>;
   /** Subscribes this connection to `channel` (it then runs no other command); messages as Buffers. */
   subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<void>;
   /** Closes this connection at once (pending commands fail). Only called on duplicates. */
   close(): Promise<void>;
+}
+
+/** What a connection made by {@link ClusterRedis.duplicate} reports. */
+export interface ConnectionEvents {
+  error(err: unknown): void;
+  ready?(): void;
 }
 
 /** The parts of a node-redis client (v4 and later) the cluster uses. */
@@ -34,7 +44,7 @@ export interface NodeRedisClientLike {
   sendCommand(args: RedisArg[], options?: object): Promise<unknown>;
   duplicate(): NodeRedisClientLike;
   connect(): Promise<unknown>;
-  on(event: 'error', listener: (err: unknown) => void): unknown;
+  on(event: 'error' | 'ready', listener: (err: unknown) => void): unknown;
   subscribe(channel: string, listener: (message: Buffer, channel: Buffer) => void, bufferMode: true): Promise<unknown>;
   destroy?(): void;
   disconnect?(): Promise<unknown>;
@@ -80,10 +90,11 @@ class NodeRedis implements ClusterRedis {
     return this.client.sendCommand(args as RedisArg[], NODE_REDIS_BUFFERS);
   }
 
-  async duplicate(onError: (err: unknown) => void): Promise<ClusterRedis> {
+  async duplicate(events: ConnectionEvents): Promise<ClusterRedis> {
     const copy = this.client.duplicate();
     // A node-redis client without an `error` listener throws its connection errors.
-    copy.on('error', onError);
+    copy.on('error', events.error);
+    if (events.ready !== undefined) copy.on('ready', events.ready);
     await copy.connect();
     return new NodeRedis(copy);
   }
@@ -106,9 +117,10 @@ class IoRedis implements ClusterRedis {
     return this.client.callBuffer(String(name), ...rest);
   }
 
-  async duplicate(onError: (err: unknown) => void): Promise<ClusterRedis> {
+  async duplicate(events: ConnectionEvents): Promise<ClusterRedis> {
     const copy = this.client.duplicate();
-    copy.on('error', onError as (...args: never[]) => void);
+    copy.on('error', events.error as (...args: never[]) => void);
+    if (events.ready !== undefined) copy.on('ready', events.ready);
     if (copy.status === 'wait') await copy.connect();
     else if (copy.status !== 'ready') {
       await new Promise<void>((resolve, reject) => {

@@ -9,7 +9,7 @@
 import { Sleeper, retryDelay } from './backoff.js';
 import { redisError } from './errors.js';
 import { text, type ClusterRedis } from './redis.js';
-import type { Transport, TransportHooks } from './transport.js';
+import { connectionEvents, type Transport, type TransportHooks } from './transport.js';
 
 /** Settings of the Streams transport. @internal */
 export interface StreamsSettings {
@@ -85,7 +85,7 @@ export class StreamsTransport implements Transport {
     const newest = Array.isArray(last) ? (last[0] as unknown[] | undefined) : undefined;
     this.lastId = newest === undefined ? '0-0' : text(newest[0]);
     try {
-      this.reader = await this.redis.duplicate((err) => this.hooks.error(redisError('connection', err)));
+      this.reader = await this.redis.duplicate(connectionEvents(this.hooks, (err) => redisError('connection', err)));
     } catch (err) {
       throw redisError('duplicate', err);
     }
@@ -122,10 +122,7 @@ export class StreamsTransport implements Transport {
         continue;
       }
       if (this.stopped) return;
-      if (failures > 0) {
-        failures = 0;
-        this.hooks.reconnected();
-      }
+      failures = 0;
       for (const item of streamEntries(reply)) {
         if (!Array.isArray(item)) continue;
         const id = text(item[0]);

@@ -5,12 +5,13 @@
  * @module
  */
 import type { ClusterError } from './errors.js';
+import type { ConnectionEvents } from './redis.js';
 
 /** What a transport reports to the cluster. @internal */
 export interface TransportHooks {
   /** A Redis command or connection failed (the transport keeps going). */
   error(err: ClusterError): void;
-  /** The reader works again after failures. */
+  /** The reader's connection was made again after it broke. */
   reconnected(): void;
 }
 
@@ -25,4 +26,16 @@ export interface Transport {
   send(entry: Buffer): Promise<void>;
   /** Stops reading and closes the connections the transport opened. */
   stop(): Promise<void>;
+}
+
+/** Connection events of a transport's own connection: errors reported, reconnections counted. @internal */
+export function connectionEvents(hooks: TransportHooks, onError: (err: unknown) => ClusterError): ConnectionEvents {
+  let connected = false;
+  return {
+    error: (err) => hooks.error(onError(err)),
+    ready: () => {
+      if (connected) hooks.reconnected();
+      connected = true;
+    },
+  };
 }

@@ -72,7 +72,7 @@ export interface ClusterEvents {
   error: [err: ClusterError];
   /** This server missed entries of another one. */
   gap: [gap: ClusterGap];
-  /** The reader works again after Redis failures. */
+  /** The cluster's own Redis connection (reader or subscriber) was made again after it broke. */
   reconnect: [];
 }
 
@@ -108,7 +108,7 @@ export interface ClusterStats {
   lagMs: number;
   /** Entries the other servers had published at their last heartbeat that this server had not read then. */
   lagEntries: number;
-  /** Times the reader recovered after failures. */
+  /** Times the cluster's own Redis connection (reader or subscriber) was made again after it broke. */
   reconnects: number;
   /** Redis errors (failed commands and connection errors) and outbox refusals. */
   errors: number;
