@@ -97,6 +97,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
   private starting: Promise<this> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Whether this cluster is the hub's relay. */
+  private claimed = false;
   private beating = false;
   /** Origin (hex) of the entry being read. */
   private current = '';
@@ -199,16 +201,25 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (this.state === 'closed') return Promise.reject(new ClusterError('WS_ERR_CLUSTER_CLOSED', 'The cluster is closed'));
     this.state = 'starting';
     this.starting = (async () => {
+      // Claims the hub first: a hub joins one cluster at a time. Nothing is relayed before
+      // the state is 'running'.
+      try {
+        this.hub.setRelay(this.relayer);
+      } catch (err) {
+        this.state = 'closed';
+        throw err;
+      }
+      this.claimed = true;
       try {
         await this.transport.start(this.onEntry);
         await this.presence.beat(this.presenceInfo());
       } catch (err) {
         this.state = 'closed';
+        this.release();
         await this.transport.stop().catch(() => undefined);
         throw err instanceof ClusterError ? err : redisError('start', err);
       }
       if (this.state !== 'starting') throw new ClusterError('WS_ERR_CLUSTER_CLOSED', 'The cluster was closed while starting');
-      this.hub.setRelay(this.relayer);
       this.state = 'running';
       this.heartbeat = setInterval(this.beat, this.settings.heartbeatInterval);
       this.heartbeat.unref();
@@ -372,7 +383,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.state = 'closed';
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    this.hub.setRelay(null);
+    this.release();
     if (wasRunning) await this.outbox.idle(timeout);
     this.outbox.close();
     await this.transport.stop();
@@ -382,6 +393,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  private release(): void {
+    if (this.claimed) this.hub.setRelay(null);
+    this.claimed = false;
+  }
 
   /** Emits `error` only when someone listens: a Redis failure never crashes the process. */
   private report(err: ClusterError): void {

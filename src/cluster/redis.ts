@@ -56,12 +56,14 @@ export interface IoRedisClientLike {
   duplicate(): IoRedisClientLike;
   status: string;
   connect(): Promise<unknown>;
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  once(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
   subscribe(channel: string): Promise<unknown>;
   disconnect(): void;
 }
+
+type Listener = (...args: unknown[]) => void;
 
 /** What the `redis` option of the cluster accepts. */
 export type RedisClientLike = NodeRedisClientLike | IoRedisClientLike | ClusterRedis;
@@ -119,8 +121,8 @@ class IoRedis implements ClusterRedis {
 
   async duplicate(events: ConnectionEvents): Promise<ClusterRedis> {
     const copy = this.client.duplicate();
-    copy.on('error', events.error as (...args: never[]) => void);
-    if (events.ready !== undefined) copy.on('ready', events.ready);
+    copy.on('error', events.error as Listener);
+    if (events.ready !== undefined) copy.on('ready', events.ready as Listener);
     if (copy.status === 'wait') await copy.connect();
     else if (copy.status !== 'ready') {
       await new Promise<void>((resolve, reject) => {
@@ -143,7 +145,7 @@ class IoRedis implements ClusterRedis {
     const listener = (from: Buffer, message: Buffer): void => {
       if (from.toString() === channel) onMessage(message);
     };
-    this.client.on('messageBuffer', listener as (...args: never[]) => void);
+    this.client.on('messageBuffer', listener as Listener);
     await this.client.subscribe(channel);
   }
 

@@ -104,7 +104,10 @@ export class StreamsTransport implements Transport {
     const reader = this.reader;
     this.reader = null;
     if (reader !== null) await reader.close().catch(() => undefined);
-    await this.loopDone;
+    // Closing the connection fails the blocked XREAD; a client that does not do so is not waited for.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loopDone, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
   }
 
   private async loop(reader: ClusterRedis, onEntry: (entry: Buffer, storedAt: number | null) => void): Promise<void> {
