@@ -58,6 +58,15 @@ clients[1]!.send('/who');
 await sleep(1500);
 
 for (const ws of clients) ws.close();
-for (const c of children.reverse()) c.kill('SIGTERM');
-await sleep(500);
+// Servers first (each says goodbye to the cluster), then Redis; each wait bounded.
+const redisProcess = process.env.REDIS_URL === undefined ? children[0] : undefined;
+const serverProcesses = children.filter((c) => c !== redisProcess);
+await Promise.all(
+  serverProcesses.map((c) => new Promise<void>((resolve) => {
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(resolve, 3000).unref();
+  })),
+);
+redisProcess?.kill('SIGTERM');
 process.exit(0);

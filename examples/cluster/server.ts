@@ -23,7 +23,7 @@ const port = Number(process.env.PORT ?? 8081);
 // The Redis client is the application's: the cluster never closes it.
 const redis =
   process.env.CLIENT === 'ioredis'
-    ? new Redis(redisUrl)
+    ? new Redis(redisUrl).on('error', (err: Error) => console.error('redis:', err.message))
     : await createClient({ url: redisUrl })
         .on('error', (err: Error) => console.error('redis:', err.message))
         .connect();
