@@ -18,7 +18,10 @@
  * - latency: 40 messages, one every 50 ms, published by the servers in turn; for each delivery
  *   to a connection on another server than the publisher, arrival time minus publish time
  *   (same machine, same clock); p50 and p99;
- * - RSS of each server after the run, and its peak (max RSS).
+ * - RSS of each server after the run, and its peak (max RSS);
+ * - a stalled server: the last server is stopped (SIGSTOP) for 3 s while the others publish
+ *   (paced, about 500,000 deliveries in all), then continued: how much its RSS grows while it
+ *   catches up, and the deliveries that never arrive (`--no-stall` skips it).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +42,9 @@ const serverCounts = (option('servers') ?? '2,4').split(',').map(Number);
 const connCounts = (option('conns') ?? (quick ? '1000' : '1000,10000')).split(',').map(Number);
 const impls = (option('impls') ?? 'ours,socketio,ws-loop').split(',') as Impl[];
 const DELIVERIES = Number(option('deliveries') ?? (quick ? 200_000 : 1_000_000));
+const STALL = !process.argv.includes('--no-stall');
+const STALL_MS = 3000;
+const STALL_DELIVERIES = quick ? 200_000 : 500_000;
 const LATENCY_MESSAGES = 40;
 const LATENCY_EVERY_MS = 50;
 const SIZE = 1024;
@@ -154,6 +160,9 @@ interface Result {
   /** RSS after the run and peak RSS, MiB, per server. */
   rssMiB: number[];
   peakRssMiB: number[];
+  /** Stall round: RSS growth of the stalled server (MiB) and deliveries that never arrived. */
+  stallRssMiB: number;
+  stallLost: number;
   /** CPU during the throughput round, % of one core: servers summed, receivers summed. */
   serverCpu: number;
   receiverCpu: number;
@@ -163,7 +172,7 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 
 async function measure(impl: Impl, servers: number, conns: number): Promise<Result> {
   const messages = Math.max(servers, Math.round(DELIVERIES / conns / servers) * servers);
-  const result: Result = { impl, servers, conns, ok: false, note: '', messages, deliveriesPerSecond: NaN, p50: NaN, p99: NaN, rssMiB: [], peakRssMiB: [], serverCpu: NaN, receiverCpu: NaN };
+  const result: Result = { impl, servers, conns, ok: false, note: '', messages, deliveriesPerSecond: NaN, p50: NaN, p99: NaN, rssMiB: [], peakRssMiB: [], serverCpu: NaN, receiverCpu: NaN, stallRssMiB: NaN, stallLost: NaN };
   const redis = await startRedis();
   const children: Child[] = [];
   try {
@@ -250,6 +259,43 @@ async function measure(impl: Impl, servers: number, conns: number): Promise<Resu
       result.rssMiB.push(Number(m.rss) / 2 ** 20);
       result.peakRssMiB.push(Number(m.maxRss) / 2 ** 20);
     }
+    if (STALL) {
+      // One server stops reading anything (SIGSTOP) while the others publish, then goes on.
+      const stalled = serverProcs[servers - 1] as Child;
+      stalled.send({ type: 'peak-reset' });
+      const base = Number((await stalled.take('peak-reset', 10_000)).rss);
+      const publishers = serverProcs.slice(0, servers - 1);
+      const each = Math.max(1, Math.round(STALL_DELIVERIES / conns / publishers.length));
+      const every = Math.max(1, Math.floor(STALL_MS / each));
+      let before = 0;
+      for (const r of receivers) {
+        r.send({ type: 'report' });
+        before += Number((await r.take('report', 30_000)).delivered);
+      }
+      for (const r of receivers) r.send({ type: 'expect', expect: per * each * publishers.length });
+      for (const r of receivers) await r.take('expecting', 10_000);
+      stalled.proc.kill('SIGSTOP');
+      for (const s of publishers) s.send({ type: 'publish', count: each, size: SIZE, every });
+      await sleep(STALL_MS);
+      stalled.proc.kill('SIGCONT');
+      let arrived = true;
+      for (const r of receivers) {
+        try {
+          await r.take('done', 60_000);
+        } catch {
+          arrived = false;
+        }
+      }
+      let delivered = 0;
+      for (const r of receivers) {
+        r.send({ type: 'report' });
+        delivered += Number((await r.take('report', 30_000)).delivered);
+      }
+      result.stallLost = arrived ? 0 : Math.max(0, before + conns * each * publishers.length - delivered);
+      stalled.send({ type: 'memory' });
+      result.stallRssMiB = (Number((await stalled.take('memory', 10_000)).peak) - base) / 2 ** 20;
+      for (const s of publishers) await s.take('published', 10_000).catch(() => undefined);
+    }
     result.ok = true;
   } catch (err) {
     result.note = (err as Error).message.slice(0, 500);
@@ -294,14 +340,14 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log('\n| servers | connections | implementation | deliveries/s | vs ours | p50 ms | p99 ms | RSS per server MiB (after / peak) |');
-  console.log('| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('\n| servers | connections | implementation | deliveries/s | vs ours | p50 ms | p99 ms | RSS per server MiB (after / peak) | server CPU ms per 1,000 deliveries | stalled server: RSS growth MiB / deliveries lost |');
+  console.log('| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     const ours = results.find((x) => x.impl === 'ours' && x.servers === r.servers && x.conns === r.conns);
     const ratio = ours !== undefined && r.impl !== 'ours' && ours.ok && r.ok ? `${fmt(ours.deliveriesPerSecond / r.deliveriesPerSecond, 2)}x` : '';
     const rss = r.ok ? `${fmt(Math.max(...r.rssMiB))} / ${fmt(Math.max(...r.peakRssMiB))}` : '';
     console.log(
-      `| ${r.servers} | ${r.conns.toLocaleString('en-US')} | ${NAMES[r.impl]} | ${r.ok ? fmt(r.deliveriesPerSecond) : `FAILED`} | ${ratio} | ${r.ok ? fmt(r.p50, 1) : ''} | ${r.ok ? fmt(r.p99, 1) : ''} | ${rss} |`,
+      `| ${r.servers} | ${r.conns.toLocaleString('en-US')} | ${NAMES[r.impl]} | ${r.ok ? fmt(r.deliveriesPerSecond) : `FAILED`} | ${ratio} | ${r.ok ? fmt(r.p50, 1) : ''} | ${r.ok ? fmt(r.p99, 1) : ''} | ${rss} | ${r.ok ? fmt((r.serverCpu * 10) / (r.deliveriesPerSecond / 1000), 1) : ''} | ${r.ok && STALL ? `${fmt(r.stallRssMiB, 1)} / ${fmt(r.stallLost)}` : ''} |`,
     );
   }
   console.log('\n"vs ours": ours divided by that row (above 1: ours delivers more per second). RSS: the largest server.');

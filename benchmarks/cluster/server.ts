@@ -95,6 +95,12 @@ if (impl === 'ours' || impl === 'ours-pubsub') {
   throw new Error(`unknown impl ${impl}`);
 }
 
+// Peak RSS since the last `peak-reset`, sampled every 20 ms (maxRSS only ever grows).
+let peak = 0;
+setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+}, 20).unref();
+
 let seq = 0;
 function publish(count: number, size: number, every: number): void {
   let left = count;
@@ -116,9 +122,13 @@ process.on('message', (raw) => {
   const m = raw as { type: string; count?: number; size?: number; every?: number };
   if (m.type === 'publish') publish(m.count ?? 1, m.size ?? 1024, m.every ?? 0);
   else if (m.type === 'connections') send({ type: 'connections', n: connections() });
+  else if (m.type === 'peak-reset') {
+    peak = process.memoryUsage.rss();
+    send({ type: 'peak-reset', rss: peak });
+  }
   else if (m.type === 'memory') {
     const cpu = process.cpuUsage();
-    send({ type: 'memory', rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: (cpu.user + cpu.system) / 1000 });
+    send({ type: 'memory', rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024, peak, cpuMs: (cpu.user + cpu.system) / 1000 });
   }
 });
 
