@@ -7,6 +7,7 @@
  *   npm run bench:cluster                 # full: about 10 minutes
  *   npm run bench:cluster -- --quick      # 1,000 connections, fewer messages: about 2 minutes
  *   options: --servers 2,4  --conns 1000,10000  --impls ours,socketio,ws-loop,ours-pubsub  --deliveries N
+ *            --no-stall  --cpu-prof DIR (CPU profiles of the servers, written when they exit)
  *
  * Per run, a fresh redis-server (persistence off) and fresh server and receiver processes.
  * Pinning: all servers on core 0, redis-server and the receivers on core 1 (with taskset and at
@@ -102,6 +103,15 @@ class Child {
   kill(): void {
     if (this.exited === null) this.proc.kill('SIGKILL');
   }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `ms`. */
+  async stop(ms: number): Promise<void> {
+    if (this.exited !== null) return;
+    this.proc.kill('SIGTERM');
+    const deadline = Date.now() + ms;
+    while (this.exited === null && Date.now() < deadline) await sleep(50);
+    this.kill();
+  }
 }
 
 function freePort(): Promise<number> {
@@ -178,7 +188,8 @@ async function measure(impl: Impl, servers: number, conns: number): Promise<Resu
   try {
     const prefix = `bench${Date.now()}`;
     const serverProcs = Array.from({ length: servers }, (_, i) => {
-      const c = new Child([process.execPath, '--import', 'tsx', 'benchmarks/cluster/server.ts', '--impl', impl, '--redis', redis.url, '--prefix', prefix, '--index', String(i)], SERVER_CPU);
+      const prof = option('cpu-prof') === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${option('cpu-prof')}`];
+      const c = new Child([process.execPath, ...prof, '--import', 'tsx', 'benchmarks/cluster/server.ts', '--impl', impl, '--redis', redis.url, '--prefix', prefix, '--index', String(i)], SERVER_CPU);
       children.push(c);
       return c;
     });
@@ -303,6 +314,7 @@ async function measure(impl: Impl, servers: number, conns: number): Promise<Resu
   } catch (err) {
     result.note = (err as Error).message.slice(0, 500);
   } finally {
+    if (option('cpu-prof') !== undefined) await Promise.all(children.map((c) => c.stop(5000)));
     for (const c of children) c.kill();
     redis.stop();
     await sleep(500);

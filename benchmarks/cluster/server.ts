@@ -119,6 +119,9 @@ function publish(count: number, size: number, every: number): void {
   one();
 }
 
+// A profile (--cpu-prof) is written on a normal exit only: exit on SIGTERM.
+process.once('SIGTERM', () => process.exit(0));
+
 process.on('message', (raw) => {
   const m = raw as { type: string; count?: number; size?: number; every?: number };
   if (m.type === 'publish') publish(m.count ?? 1, m.size ?? 1024, m.every ?? 0);

@@ -1,6 +1,6 @@
 /**
  * What this server sends to the others, in order and bounded. Records published in one
- * event-loop turn (or while the previous entry is on its way) go into one entry; one entry is
+ * synchronous run (or while the previous entry is on its way) go into one entry; one entry is
  * in flight at a time, so entries reach Redis in the order they were made, and an entry that
  * failed is sent again, before any newer one, after a growing delay. A retry may store an entry
  * twice (Redis took it but the answer was lost): receivers drop the copy by its sequence number.
@@ -86,7 +86,9 @@ export class Outbox {
     this.bytes += size;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      // After the current synchronous run (whose publishes join this entry), before the socket
+      // writes of the local delivery that follows: the entry goes out as early as it can.
+      process.nextTick(this.flush);
     }
     return this.writer;
   }

@@ -39,7 +39,7 @@ export class Hub {
   private readonly deflate: HubDeflateOptions;
   private readonly counters = { published: 0, sent: 0, dropped: 0, closed: 0, shared: 0, perRecipient: 0 };
   private readonly queuedMembers = new Set<Member>();
-  /** Where publishes go after the local delivery (a cluster), if anywhere. */
+  /** Where publishes also go (a cluster), if anywhere. */
   private relay: HubRelay | null = null;
   // One listener function per hub, called with the WebSocket as `this`: no closure per connection.
   private readonly onMemberClose: (this: WebSocket) => void;
@@ -233,6 +233,8 @@ export class Hub {
     const binary = options?.binary ?? typeof data !== 'string';
     const compress = options?.compress ?? true;
     const message = new Outgoing(payload, binary, compress, this.sharedCompression, this.deflate);
+    // The other servers first: their copy leaves while this one writes to its own members.
+    if (relayTo !== undefined && this.relay !== null) this.relay.relay(relayTo, payload, binary, compress);
     const except = options?.except;
     let single: WebSocket | null = null;
     let excluded: Set<WebSocket> | null = null;
@@ -269,7 +271,6 @@ export class Hub {
     c.closed += result.closed;
     c.shared += message.shared;
     c.perRecipient += message.perRecipient;
-    if (relayTo !== undefined && this.relay !== null) this.relay.relay(relayTo, payload, binary, compress);
     return result;
   }
 

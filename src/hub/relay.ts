@@ -1,7 +1,7 @@
 /**
  * The seam between a Hub and whatever carries its messages to other processes (the cluster,
- * `src/cluster/`). The hub hands every `publish` and `broadcast` to its relay after the local
- * delivery, and the relay hands messages from elsewhere back through `Hub.publishLocal`, which
+ * `src/cluster/`). The hub hands every `publish` and `broadcast` to its relay just before the
+ * local delivery, and the relay hands messages from elsewhere back through `Hub.publishLocal`, which
  * never relays. Nothing here knows Redis.
  *
  * @module
@@ -12,7 +12,7 @@ export { toPayload } from '../node/send-data.js';
 export interface HubRelay {
   /**
    * `room` is `null` for a broadcast. `payload` may be the caller's own buffer: copy it before
-   * returning if it is kept. Called after the local delivery, synchronously.
+   * returning if it is kept. Called synchronously, just before the local delivery.
    */
   relay(room: string | null, payload: Buffer, binary: boolean, compress: boolean): void;
 }
