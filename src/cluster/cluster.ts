@@ -197,8 +197,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * @throws ClusterError `WS_ERR_CLUSTER_REDIS` when Redis cannot be reached; `WS_ERR_CLUSTER_CLOSED` after close
    */
   start(): Promise<this> {
-    if (this.starting !== null) return this.starting;
     if (this.state === 'closed') return Promise.reject(new ClusterError('WS_ERR_CLUSTER_CLOSED', 'The cluster is closed'));
+    if (this.starting !== null) return this.starting;
     this.state = 'starting';
     this.starting = (async () => {
       // Claims the hub first: a hub joins one cluster at a time. Nothing is relayed before
