@@ -8,6 +8,7 @@ export default defineConfig({
     hub: 'src/hub/index.ts',
     reconnect: 'src/reconnect/index.ts',
     router: 'src/router/index.ts',
+    cluster: 'src/cluster/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

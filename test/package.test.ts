@@ -33,6 +33,7 @@ const EXPECTED = [
 /** The public names of each subpath export. */
 const SUBPATHS: Record<string, string[]> = {
   'ws6455/hub': ['Hub', 'DEFAULT_HUB_HIGH_WATER_MARK', 'DEFAULT_MAX_QUEUED_BYTES'],
+  'ws6455/cluster': ['Cluster', 'ClusterError', 'CLUSTER_DEFAULTS', 'renderClusterPrometheus'],
   'ws6455/reconnect': ['Backoff', 'ReconnectError', 'ReconnectingWebSocket', 'backoffDelay'],
   'ws6455/router': ['Router', 'RouterError', 'RouterPeer', 'encodeEnvelope', 'parseEnvelope'],
 };
@@ -92,6 +93,7 @@ describe('built package', () => {
     expect(main).not.toContain('ReconnectingWebSocket');
     expect(main).not.toContain('Router');
     expect(main).not.toContain('Hub');
+    expect(main).not.toContain('Cluster');
     const script = (mod: 'require' | 'import'): string =>
       [
         mod === 'require'

@@ -10,6 +10,7 @@ import { type SendData, toPayload } from '../node/socket/send-data.js';
 import { Member, type MemberHost, Outcome } from './member.js';
 import { type HubDeflateOptions, Outgoing } from './message.js';
 import { type ResolvedPolicy, resolvePolicy } from './policy.js';
+import type { HubRelay } from './relay.js';
 import type { HubMemberOptions, HubOptions, HubStats, PublishOptions, PublishResult } from './types.js';
 
 export type { HubMemberOptions, HubOptions, HubStats, PublishOptions, PublishResult } from './types.js';
@@ -38,6 +39,8 @@ export class Hub {
   private readonly deflate: HubDeflateOptions;
   private readonly counters = { published: 0, sent: 0, dropped: 0, closed: 0, shared: 0, perRecipient: 0 };
   private readonly queuedMembers = new Set<Member>();
+  /** Where publishes also go (a cluster), if anywhere. */
+  private relay: HubRelay | null = null;
   // One listener function per hub, called with the WebSocket as `this`: no closure per connection.
   private readonly onMemberClose: (this: WebSocket) => void;
   private readonly onMemberDrain: (this: WebSocket) => void;
@@ -155,14 +158,50 @@ export class Hub {
     return [...this.byRoom.keys()];
   }
 
-  /** Sends `data` to every member of `room` but `options.except`. */
+  /**
+   * Sends `data` to every member of `room` but `options.except`. When the hub is joined to a
+   * cluster (`ws6455/cluster`), the message also goes to the room's members on the other
+   * servers; the result counts the local recipients.
+   */
   publish(room: string, data: SendData, options?: PublishOptions): PublishResult {
-    return this.deliver(this.byRoom.get(room) ?? EMPTY, data, options);
+    return this.deliver(this.byRoom.get(room) ?? EMPTY, data, options, room);
   }
 
-  /** Sends `data` to every connection in the hub but `options.except`. */
+  /** Sends `data` to every connection in the hub but `options.except` (and, in a cluster, on every server). */
   broadcast(data: SendData, options?: PublishOptions): PublishResult {
-    return this.deliver(this.byConnection.values(), data, options);
+    return this.deliver(this.byConnection.values(), data, options, null);
+  }
+
+  /**
+   * Sends `data` to the given connections, framed once, each under its own backpressure policy,
+   * as `publish` does for a room. Connections that are not in the hub are skipped (not counted).
+   * Never relayed to a cluster.
+   */
+  sendTo(connections: Iterable<WebSocket>, data: SendData, options?: PublishOptions): PublishResult {
+    const targets: Member[] = [];
+    for (const ws of connections) {
+      const member = this.byConnection.get(ws);
+      if (member !== undefined) targets.push(member);
+    }
+    return this.deliver(targets, data, options, undefined);
+  }
+
+  /**
+   * Delivers to the members of `room` (every connection when `room` is `null`) on this server
+   * only: how a cluster hands over what another server published. @internal
+   */
+  publishLocal(room: string | null, data: SendData, options?: PublishOptions): PublishResult {
+    const targets = room === null ? this.byConnection.values() : (this.byRoom.get(room) ?? EMPTY);
+    return this.deliver(targets, data, options, undefined);
+  }
+
+  /**
+   * Sets (or, with `null`, removes) the relay that carries publishes to other servers.
+   * @throws Error when another relay is already set @internal
+   */
+  setRelay(relay: HubRelay | null): void {
+    if (relay !== null && this.relay !== null && this.relay !== relay) throw new Error('This hub is already joined to a cluster');
+    this.relay = relay;
   }
 
   /** Counters since the hub was created. */
@@ -183,15 +222,19 @@ export class Hub {
     };
   }
 
-  private deliver(targets: Iterable<Member>, data: SendData, options: PublishOptions | undefined): PublishResult {
+  /** `relayTo`: the room (or `null` for all) to hand to the relay, `undefined` for local only. */
+  private deliver(
+    targets: Iterable<Member>,
+    data: SendData,
+    options: PublishOptions | undefined,
+    relayTo: string | null | undefined,
+  ): PublishResult {
     const payload = toPayload(data);
-    const message = new Outgoing(
-      payload,
-      options?.binary ?? typeof data !== 'string',
-      options?.compress ?? true,
-      this.sharedCompression,
-      this.deflate,
-    );
+    const binary = options?.binary ?? typeof data !== 'string';
+    const compress = options?.compress ?? true;
+    const message = new Outgoing(payload, binary, compress, this.sharedCompression, this.deflate);
+    // The other servers first: their copy leaves while this one writes to its own members.
+    if (relayTo !== undefined && this.relay !== null) this.relay.relay(relayTo, payload, binary, compress);
     const except = options?.except;
     let single: WebSocket | null = null;
     let excluded: Set<WebSocket> | null = null;
