@@ -32,7 +32,7 @@ export interface ConnectionOptionsInput {
   generateMask?: (mask: Buffer) => void;
 }
 
-/** The resolved settings of a connection. @internal */
+/** The resolved settings of a connection (not part of the public API: no entry exports it). */
 export interface ConnectionSettings {
   maxPayload: number;
   maxFragments: number;
