@@ -7,7 +7,7 @@
  * it (`npm test`, CI) a reduced size of each. `ADVERSARIAL_WS=1` also runs each attack against
  * `ws` for comparison (the default with `full`; `ADVERSARIAL_WS=0` turns it off); its numbers
  * are recorded, never asserted. `ADVERSARIAL_REPORT=<file>` appends every measurement to that
- * file as a JSON line (see report.ts).
+ * file as a JSON line (see run.ts). `ADVERSARIAL_CONNECTIONS` sets the idle-connection count..
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
