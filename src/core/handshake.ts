@@ -101,6 +101,7 @@ function reject(status: number, message: string, headers?: Record<string, string
  * | --- | --- |
  * | method is `GET` | 405, with `Allow: GET` |
  * | HTTP version is 1.1 or later | 505 (400 when unparseable) |
+ * | no body: no `Transfer-Encoding`, `Content-Length` absent or `0` | 400 |
  * | `Upgrade` contains `websocket` | 400 |
  * | `Connection` contains `upgrade` | 400 |
  * | `Sec-WebSocket-Version` is `13` | 426, with `Sec-WebSocket-Version: 13` |
@@ -123,6 +124,14 @@ export function checkUpgradeRequest(req: UpgradeRequestLike): RequestCheck {
     const major = Number(version[1]);
     const minor = Number(version[2]);
     if (major < 1 || (major === 1 && minor < 1)) return reject(505, 'HTTP/1.1 or later required');
+  }
+
+  // RFC 9110 §9.3.1: a GET's content has no defined meaning, and the bytes after an upgrade
+  // request's head are WebSocket frames: a body would be read as frames. node:http upgrades
+  // such requests and hands the body over as the first bytes of the connection.
+  const length = single(h['content-length']);
+  if (h['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0')) {
+    return reject(400, 'An upgrade request has no body');
   }
 
   // RFC 6455 §4.2.1 item 3: Upgrade includes "websocket", compared case-insensitively.

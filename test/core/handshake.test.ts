@@ -145,6 +145,12 @@ describe('checkUpgradeRequest', () => {
     ['duplicate protocol', { 'sec-websocket-protocol': 'a, a' }, /Protocol/],
     ['non-token protocol', { 'sec-websocket-protocol': 'a b' }, /Protocol/],
     ['malformed extensions', { 'sec-websocket-extensions': 'foo; a="' }, /Extensions/],
+    // A body would be read as WebSocket frames (node:http upgrades such requests).
+    ['a body (Content-Length: 5)', { 'content-length': '5' }, /body/],
+    ['a body (Content-Length: abc)', { 'content-length': 'abc' }, /body/],
+    ['two Content-Length lines', { 'content-length': ['0', '0'] }, /body/],
+    ['Transfer-Encoding: chunked', { 'transfer-encoding': 'chunked' }, /body/],
+    ['Transfer-Encoding: identity with Content-Length: 0', { 'transfer-encoding': 'identity', 'content-length': '0' }, /body/],
   ])('rejects %s with 400', (_label, headers, message) => {
     const result = checkUpgradeRequest(request({}, headers));
     expect(result).toMatchObject({ ok: false, status: 400 });
@@ -160,6 +166,11 @@ describe('checkUpgradeRequest', () => {
   ])('rejects Sec-WebSocket-Version %s with 426 naming version 13', (_label, version) => {
     const result = checkUpgradeRequest(request({}, { 'sec-websocket-version': version }));
     expect(result).toMatchObject({ ok: false, status: 426, headers: { 'Sec-WebSocket-Version': '13' } });
+  });
+
+  it('accepts Content-Length: 0, which is no body', () => {
+    expect(checkUpgradeRequest(request({}, { 'content-length': '0' })).ok).toBe(true);
+    expect(checkUpgradeRequest(request({}, { 'content-length': ' 0 ' })).ok).toBe(true);
   });
 
   it('checks in RFC order: the method before anything else', () => {
