@@ -203,14 +203,19 @@ export class Transport implements ConnectionHandler, RoutingHost {
 
   onProtocolError(err: WebSocketError): void {
     if (this.localClose === null) this.localClose = protocolCloseReason(err);
-    // Nothing more is parsed, but reading must go on (even if paused by a decode or by the
-    // application) so that the peer's FIN is seen and the close completes without the timer.
-    this.reading = true;
-    this.userPaused = false;
+    if (this.localClose === 'pingFlood') {
+      // A peer that does not read will not answer our close frame either: stop reading what
+      // it keeps sending and give the close frame a moment before the socket goes.
+      this.reading = false;
+      setTimeout(destroySocket, ABORT_GRACE, this.socket).unref();
+    } else {
+      // Nothing more is parsed, but reading must go on (even if paused by a decode or by the
+      // application) so that the peer's FIN is seen and the close completes without the timer.
+      this.reading = true;
+      this.userPaused = false;
+    }
     this.applyReading();
     this.owner.onTransportError(err, this.localClose);
-    // A peer that does not read will not answer our close frame either.
-    if (this.localClose === 'pingFlood') setTimeout(destroySocket, ABORT_GRACE, this.socket).unref();
   }
 
   endTransport(): void {
