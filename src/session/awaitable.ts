@@ -15,8 +15,10 @@ function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
 
 /**
  * Runs `ok` with the value of `action()` (at once when it is not a promise, later otherwise),
- * or `fail` with what it threw or rejected with. An error thrown by `ok` itself propagates on
- * the synchronous path and is reported to `fail` on the asynchronous one.
+ * or `fail` with what it threw or rejected with. An error thrown by `ok` itself (an application
+ * handler it ran, say) is not a store failure and is not given to `fail`: it propagates to the
+ * caller on the synchronous path, and becomes an unhandled rejection on the asynchronous one,
+ * as an exception in an event listener would.
  */
 export function settle<T>(action: () => Awaitable<T>, ok: (value: T) => void, fail: (err: unknown) => void): void {
   let value: Awaitable<T>;
@@ -26,18 +28,6 @@ export function settle<T>(action: () => Awaitable<T>, ok: (value: T) => void, fa
     fail(err);
     return;
   }
-  if (isPromiseLike(value)) {
-    value.then(
-      (v) => {
-        try {
-          ok(v);
-        } catch (err) {
-          fail(err);
-        }
-      },
-      fail,
-    );
-  } else {
-    ok(value);
-  }
+  if (isPromiseLike(value)) value.then(ok, fail);
+  else ok(value);
 }

@@ -19,6 +19,8 @@ export type SessionErrorCode =
   | 'WS_SESSION_BAD_HANDSHAKE'
   /** Close 1008: the peer states more messages to resend than `maxResend` allows. */
   | 'WS_SESSION_RESEND_TOO_LARGE'
+  /** Close 1013: a new session was refused because the server holds `maxSessions` sessions. */
+  | 'WS_SESSION_LIMIT'
   /** Close 1011: the session store failed; the session cannot keep its guarantee and ends on this server. */
   | 'WS_SESSION_STORE_FAILED'
   /** Close 4001: another connection resumed the session (sent to the connection it replaced). */

@@ -7,7 +7,7 @@
  */
 export { SessionClient } from './client.js';
 export type { SessionClientHandler, SessionClientOptions, SessionClientState } from './client.js';
-export { SessionServer, DEFAULT_RESUME_WINDOW } from './server.js';
+export { SessionServer, DEFAULT_MAX_SESSIONS, DEFAULT_RESUME_WINDOW } from './server.js';
 export type { SessionServerOptions } from './server.js';
 export { ServerSession } from './server-session.js';
 export type { SessionServerHandler } from './server-session.js';

@@ -222,8 +222,11 @@ export class ServerSession {
 
   /** @internal A new session on `conn`: the welcome (with the refusal that led here, if any). */
   start(conn: ServerConnection, refusal: Refusal | null): void {
+    const refused = refusal === null ? null : refusalError(refusal);
     if (conn.phase === 'closed') {
-      this.goAway();
+      // The connection went while the store was answering: the session exists, away.
+      this.host.handler.open?.(this, { refused });
+      if (this.endError === null && this.conn === null) this.goAway();
       return;
     }
     this.conn = conn;
@@ -231,7 +234,7 @@ export class ServerSession {
     conn.phase = 'welcome';
     conn.link.send(controlMessage(newWords(`${this.id}.${this.pendingSecret}`, refusal)), false);
     this.channel.attach(conn.link, 0, 0);
-    if (this.conn === conn) this.host.handler.open?.(this, { refused: refusal === null ? null : refusalError(refusal) });
+    if (this.conn === conn) this.host.handler.open?.(this, { refused });
   }
 
   /**
@@ -263,7 +266,9 @@ export class ServerSession {
       this.closeConnection(previous, 'replaced', CLOSE_SESSION_REPLACED, 'session replaced');
     }
     if (conn.phase === 'closed') {
-      this.goAway();
+      // The connection went while the store was answering: the session is here, away.
+      this.host.handler.resumed?.(this, { restored, replaced: previous !== null });
+      if (this.endError === null && this.conn === null) this.goAway();
       return;
     }
     this.expiresAt = Infinity;

@@ -34,6 +34,11 @@ export interface SessionServerOptions extends DataPathOptions {
   /** How long (ms) a session stays resumable after its connection closed [120,000]. */
   resumeWindow?: number;
   /**
+   * Most sessions this server holds, connected or away; beyond it a new session is refused
+   * with close 1013 `WS_SESSION_LIMIT` (resumptions still work) [100,000].
+   */
+  maxSessions?: number;
+  /**
    * When a `send()` finds the resend buffer full: `reject` refuses that message
    * (`WS_SESSION_BUFFER_FULL`; the session goes on), `end` ends the session
    * (`WS_SESSION_OVERFLOW`, close 4002) so the client learns it missed messages ['reject'].
@@ -43,6 +48,8 @@ export interface SessionServerOptions extends DataPathOptions {
 
 /** Default of {@link SessionServerOptions.resumeWindow} (ms). */
 export const DEFAULT_RESUME_WINDOW = 120_000;
+/** Default of {@link SessionServerOptions.maxSessions}. */
+export const DEFAULT_MAX_SESSIONS = 100_000;
 
 /** The server side of resumable sessions. */
 export class SessionServer implements SessionHost {
@@ -61,9 +68,11 @@ export class SessionServer implements SessionHost {
   /** This server's identity in the store (each copy of a session it makes is owned by `<serverId>.<n>`). */
   readonly serverId: string;
   private readonly random: RandomSource;
+  private readonly maxSessions: number;
   private readonly sessions = new Map<string, ServerSession>();
   private readonly heap = new DeadlineHeap<ServerSession>();
   private copies = 0;
+  private creating = 0;
 
   /** @throws RangeError / TypeError for invalid options (or no `crypto.getRandomValues` and no `random`) */
   constructor(options: SessionServerOptions) {
@@ -74,7 +83,9 @@ export class SessionServer implements SessionHost {
     this.serverId = options.serverId ?? randomString(this.random, SESSION_ID_BYTES);
     this.resumeWindow = options.resumeWindow ?? DEFAULT_RESUME_WINDOW;
     this.overflowPolicy = options.overflow ?? 'reject';
+    this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     if (!(this.resumeWindow >= 0)) throw new RangeError('resumeWindow must not be negative');
+    if (!(this.maxSessions >= 1)) throw new RangeError('maxSessions must be at least 1');
     if (this.overflowPolicy !== 'reject' && this.overflowPolicy !== 'end') throw new RangeError(`Unknown overflow policy: ${String(this.overflowPolicy)}`);
     checkDataPathOptions(options);
     this.dataPath = options;
@@ -163,6 +174,10 @@ export class SessionServer implements SessionHost {
   }
 
   private create(conn: ServerConnection, refusal: Refusal | null): void {
+    if (this.sessions.size + this.creating >= this.maxSessions) {
+      conn.fail(new SessionError('WS_SESSION_LIMIT', `Too many sessions (${this.maxSessions})`, 1013));
+      return;
+    }
     const id = randomString(this.random, SESSION_ID_BYTES);
     const secret = randomString(this.random, SECRET_BYTES);
     const owner = this.nextOwner();
@@ -177,14 +192,19 @@ export class SessionServer implements SessionHost {
       outbound: [],
       expiresAt: null,
     };
+    this.creating += 1;
     settle(
       () => this.store.create(record),
       () => {
+        this.creating -= 1;
         const session = new ServerSession(this, id, owner, secret, null);
         this.sessions.set(id, session);
         session.start(conn, refusal);
       },
-      (err) => conn.fail(storeFailure(err)),
+      (err) => {
+        this.creating -= 1;
+        conn.fail(storeFailure(err));
+      },
     );
   }
 
