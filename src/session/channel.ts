@@ -27,7 +27,6 @@ import {
   MAX_INLINE_DELTA,
   payloadOf,
   TAG_DATA,
-  utf8Length,
 } from './wire.js';
 
 /** The connection underneath a session, as the transport provides it. */
@@ -69,10 +68,21 @@ export interface SessionMessage {
 export interface DataPathOptions {
   /** Most unacknowledged messages kept for resending [1000]. */
   maxMessages?: number;
-  /** Most unacknowledged payload bytes kept for resending (UTF-8 bytes for text) [1 MiB]. */
+  /**
+   * Most unacknowledged payload bytes kept for resending [1 MiB]. Text given as a string counts
+   * its length in UTF-16 code units: its size in UTF-8 for ASCII, and what a JavaScript engine
+   * holds it in (1-2 bytes per unit) otherwise; counting UTF-8 exactly would cost a pass over
+   * every string sent.
+   */
   maxBytes?: number;
   /** Acknowledge alone after this many messages without a chance to piggyback [32]. */
   ackEvery?: number;
+  /**
+   * Acknowledge alone after this many payload bytes (string length for text) without a
+   * chance to piggyback, so a peer sending large messages is not held up by its `maxBytes`
+   * until `ackDelay`; keep it below the peer's `maxBytes` [64 KiB].
+   */
+  ackBytes?: number;
   /** Acknowledge alone at most this many ms after a message arrived [100]. */
   ackDelay?: number;
   /** Most messages a peer may state it will resend on resumption; above it the connection closes with 1008 [10,000]. */
@@ -91,6 +101,8 @@ export interface SendOptions {
 
 /** Default of {@link DataPathOptions.ackEvery}. */
 export const DEFAULT_ACK_EVERY = 32;
+/** Default of {@link DataPathOptions.ackBytes}. */
+export const DEFAULT_ACK_BYTES = 64 * 1024;
 /** Default of {@link DataPathOptions.ackDelay} (ms). */
 export const DEFAULT_ACK_DELAY = 100;
 /** Default of {@link DataPathOptions.maxResend}. */
@@ -114,14 +126,19 @@ export interface ChannelHooks {
 
 const encoder = new TextEncoder();
 
+/** What a payload counts against `maxBytes`: bytes, or UTF-16 code units for a string. */
+export function weight(data: string | Uint8Array): number {
+  return typeof data === 'string' ? data.length : data.byteLength;
+}
+
 /**
  * Checks the bounds of {@link DataPathOptions}.
  * @throws RangeError when `maxMessages` or `maxBytes` is below 1, `ackEvery` below 1, `ackDelay` or `maxResend` negative
  */
 export function checkDataPathOptions(options: DataPathOptions): void {
-  const { maxMessages = 1, maxBytes = 1, ackEvery = 1, ackDelay = 0, maxResend = 0 } = options;
+  const { maxMessages = 1, maxBytes = 1, ackEvery = 1, ackBytes = 1, ackDelay = 0, maxResend = 0 } = options;
   if (!(maxMessages >= 1) || !(maxBytes >= 1)) throw new RangeError('maxMessages and maxBytes must be at least 1');
-  if (!(ackEvery >= 1)) throw new RangeError('ackEvery must be at least 1');
+  if (!(ackEvery >= 1) || !(ackBytes >= 1)) throw new RangeError('ackEvery and ackBytes must be at least 1');
   if (!(ackDelay >= 0) || !(maxResend >= 0)) throw new RangeError('ackDelay and maxResend must not be negative');
 }
 
@@ -132,6 +149,7 @@ export class Channel {
   /** See {@link DataPathOptions.maxResend}. */
   readonly maxResend: number;
   private readonly ackEvery: number;
+  private readonly ackBytes: number;
   private readonly ackDelay: number;
   private readonly clock: () => number;
   private readonly hooks: ChannelHooks;
@@ -164,6 +182,8 @@ export class Channel {
   /** Number of the last data message read on the current link. */
   private inSeq = 0;
   private ackDueAt = Infinity;
+  /** Payload bytes received on this link since everything received was acknowledged. */
+  private unackedBytes = 0;
   private ackWanted = false;
   private persistWanted = false;
   private flushing = false;
@@ -174,6 +194,7 @@ export class Channel {
     checkDataPathOptions(options);
     this.outbox = new Outbox(options.maxMessages, options.maxBytes);
     this.ackEvery = options.ackEvery ?? DEFAULT_ACK_EVERY;
+    this.ackBytes = options.ackBytes ?? DEFAULT_ACK_BYTES;
     this.ackDelay = options.ackDelay ?? DEFAULT_ACK_DELAY;
     this.maxResend = options.maxResend ?? DEFAULT_MAX_RESEND;
     this.clock = options.clock ?? Date.now;
@@ -197,7 +218,7 @@ export class Channel {
   send(data: string | Uint8Array, binary: boolean, done: SendCallback | null): number {
     let payload = data;
     if (typeof payload === 'string' && binary) payload = encoder.encode(payload);
-    const bytes = typeof payload === 'string' ? utf8Length(payload) : payload.byteLength;
+    const bytes = weight(payload);
     const refusal = this.outbox.refusal(bytes);
     if (refusal !== null) throw refusal;
     const seq = ++this.assigned;
@@ -237,7 +258,7 @@ export class Channel {
     for (const m of record.outbound) {
       if (m.seq <= record.acknowledged) continue; // a trim that had not happened yet
       if (m.seq !== expect) throw new SessionError('WS_SESSION_STORE_FAILED', `Stored messages skip from ${expect - 1} to ${m.seq}`, 1011);
-      const bytes = typeof m.data === 'string' ? utf8Length(m.data) : m.data.byteLength;
+      const bytes = weight(m.data);
       this.outbox.push({ seq: m.seq, data: m.data, binary: m.binary, bytes, done: null, persisted: true, frame: null });
       expect += 1;
     }
@@ -288,6 +309,7 @@ export class Channel {
     this.link = null;
     this.ackDueAt = Infinity;
     this.ackWanted = false;
+    this.unackedBytes = 0;
   }
 
   /**
@@ -306,6 +328,7 @@ export class Channel {
   /** A data message whose payload starts at `start` (the header was read by the owner). */
   onData(data: string | Uint8Array, start: number, binary: boolean): void {
     const seq = ++this.inSeq;
+    this.unackedBytes += (typeof data === 'string' ? data.length : data.byteLength) - start;
     if (seq <= this.received) {
       // Resent by a peer that was told a conservative resumption point (see `durable`).
       this.duplicates += 1;
@@ -414,13 +437,14 @@ export class Channel {
     if (this.linkAcked >= this.received) {
       this.ackWanted = false;
       this.ackDueAt = Infinity;
+      this.unackedBytes = 0;
     }
     return delta;
   }
 
   private noteReceived(): void {
     if (this.link === null) return;
-    if (this.received - this.linkAcked >= this.ackEvery) {
+    if (this.received - this.linkAcked >= this.ackEvery || this.unackedBytes >= this.ackBytes) {
       this.ackNow();
     } else if (this.ackDueAt === Infinity && this.received > this.linkAcked) {
       this.ackDueAt = this.clock() + this.ackDelay;
@@ -443,7 +467,10 @@ export class Channel {
       this.linkAcked = this.durable;
       link.send(ackMessage(delta), false);
     }
-    if (this.linkAcked >= this.received) this.ackWanted = false;
+    if (this.linkAcked >= this.received) {
+      this.ackWanted = false;
+      this.unackedBytes = 0;
+    }
   }
 
   private persistReceived(): void {

@@ -11,7 +11,7 @@ export { SessionServer, DEFAULT_MAX_SESSIONS, DEFAULT_RESUME_WINDOW } from './se
 export type { SessionServerOptions } from './server.js';
 export { ServerSession } from './server-session.js';
 export type { SessionServerHandler } from './server-session.js';
-export { DEFAULT_ACK_DELAY, DEFAULT_ACK_EVERY, DEFAULT_MAX_RESEND } from './channel.js';
+export { DEFAULT_ACK_BYTES, DEFAULT_ACK_DELAY, DEFAULT_ACK_EVERY, DEFAULT_MAX_RESEND } from './channel.js';
 export type { DataPathOptions, SendOptions, SessionConnection, SessionLink, SessionMessage } from './channel.js';
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES } from './outbox.js';
 export type { SendCallback } from './outbox.js';

@@ -13,7 +13,7 @@ export type SendCallback = (err: SessionError | null) => void;
 
 /** One message in the resend buffer. */
 export interface OutboundMessage extends StoredMessage {
-  /** Payload bytes counted against `maxBytes` (UTF-8 length for strings). */
+  /** What it counts against `maxBytes`: bytes, or UTF-16 code units for a string. */
   readonly bytes: number;
   /** The sender's completion, if any. */
   done: SendCallback | null;
@@ -25,7 +25,7 @@ export interface OutboundMessage extends StoredMessage {
 
 /** Default of `maxMessages`: messages in the resend buffer. */
 export const DEFAULT_MAX_MESSAGES = 1000;
-/** Default of `maxBytes`: payload bytes in the resend buffer (1 MiB). */
+/** Default of `maxBytes`: payload bytes in the resend buffer (1 MiB; strings count code units). */
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 
 /** A FIFO of {@link OutboundMessage}s with contiguous sequence numbers. */

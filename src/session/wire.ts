@@ -197,25 +197,6 @@ export function controlWords(data: string | Uint8Array): string[] {
   return words;
 }
 
-/** Bytes of `text` in UTF-8 (lone surrogates count 3, as the WebSocket layer writes U+FFFD for them). */
-export function utf8Length(text: string): number {
-  let n = 0;
-  const length = text.length;
-  for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
 /** A decimal number as written in handshakes and welcomes: no sign, no leading zero, at most 2^53 − 1; else -1. */
 export function parseDecimal(text: string): number {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) return -1;

@@ -99,6 +99,19 @@ describe('SessionClient', () => {
     expect(c.link.texts()).toEqual(['Bx', '#1', '#4']);
   });
 
+  it('acknowledges alone after ackBytes of payload, so large messages do not wait for ackDelay', () => {
+    const h = harness({ ackBytes: 10 });
+    const c = h.connect();
+    c.conn.receive(`!new ${T0}`, false);
+    c.link.take();
+    c.conn.receive('@123456789', false); // 9 bytes
+    expect(c.link.texts()).toEqual([]);
+    c.conn.receive(Uint8Array.of(0x40, 1), true); // 10
+    expect(c.link.texts()).toEqual(['#2']);
+    c.conn.receive('@123456789', false); // counting starts over after an acknowledgement
+    expect(c.link.texts()).toEqual(['#2']);
+  });
+
   it('delivers text as received (string or UTF-8 bytes) and binary as bytes, numbered', () => {
     const h = harness();
     const c = h.connect();

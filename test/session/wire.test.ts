@@ -18,7 +18,6 @@ import {
   newHeader,
   parseDecimal,
   payloadOf,
-  utf8Length,
 } from '../../src/session/wire.js';
 
 const encoder = new TextEncoder();
@@ -171,12 +170,6 @@ describe('session wire format', () => {
       }
     }
     expect(refused).toBeGreaterThan(1000);
-  });
-
-  it('counts UTF-8 bytes as the WebSocket layer writes them', () => {
-    for (const s of ['', 'abc', 'é', '€', '😀', 'a😀b', '\ud800', 'x\udc00y', '\ud800\ud800']) {
-      expect(utf8Length(s), JSON.stringify(s)).toBe(Buffer.byteLength(s, 'utf8'));
-    }
   });
 
   it('reads decimal numbers strictly', () => {
