@@ -50,7 +50,7 @@ export interface SessionServerHandler {
   timer?(at: number): void;
 }
 
-/** What a session needs from its server. @internal */
+/** What a session needs from its server ({@link SessionServer} is one). */
 export interface SessionHost {
   readonly store: SessionStore;
   readonly handler: SessionServerHandler;
@@ -65,7 +65,7 @@ export interface SessionHost {
 /** Phases of a server-side connection. */
 type Phase = 'pending' | 'welcome' | 'open' | 'closed';
 
-/** One connection on the server side, as the transport feeds it. @internal */
+/** One connection on the server side, as the transport feeds it (made by `SessionServer.connect`). */
 export class ServerConnection implements SessionConnection {
   /** `pending` until the store answered, `welcome` until the client's `!ok`, then `open`. */
   phase: Phase = 'pending';
@@ -118,7 +118,7 @@ export class ServerSession {
   private expiresAt = Infinity;
   private endError: SessionError | null = null;
 
-  /** @internal */
+  /** Made by {@link SessionServer} (a new session, or a copy restored from the store). */
   constructor(host: SessionHost, id: string, owner: string, pendingSecret: string, record: SessionRecord | null) {
     this.host = host;
     this.id = id;

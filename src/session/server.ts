@@ -53,17 +53,17 @@ export const DEFAULT_MAX_SESSIONS = 100_000;
 
 /** The server side of resumable sessions. */
 export class SessionServer implements SessionHost {
-  /** @internal */
+  /** Where sessions live. */
   readonly store: SessionStore;
-  /** @internal */
+  /** Where events go. */
   readonly handler: SessionServerHandler;
-  /** @internal */
+  /** The clock (ms). */
   readonly clock: () => number;
-  /** @internal */
+  /** See {@link SessionServerOptions.resumeWindow}. */
   readonly resumeWindow: number;
-  /** @internal */
+  /** See {@link SessionServerOptions.overflow}. */
   readonly overflowPolicy: 'reject' | 'end';
-  /** @internal */
+  /** The data-path options every session gets. */
   readonly dataPath: DataPathOptions;
   /** This server's identity in the store (each copy of a session it makes is owned by `<serverId>.<n>`). */
   readonly serverId: string;
@@ -159,7 +159,7 @@ export class SessionServer implements SessionHost {
     return true;
   }
 
-  /** @internal */
+  /** Puts `session` in the deadline heap for `at` (sessions call it; not for applications). */
   schedule(session: ServerSession, at: number): void {
     if (!(at < session.scheduledAt) || session.ended) return;
     const before = this.heap.peek();
@@ -168,7 +168,7 @@ export class SessionServer implements SessionHost {
     if (at < before) this.handler.timer?.(at);
   }
 
-  /** @internal */
+  /** Forgets `session` (sessions call it when they end; not for applications). */
   removed(session: ServerSession): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
   }
