@@ -3,7 +3,8 @@
  * many times: 10,000 messages each way (text and binary, some non-ASCII, some empty), cuts at
  * random points (in-flight messages in both directions lost, handshakes interrupted), half-open
  * connections where one side notices long after the other (so a resumption replaces a
- * connection the server still holds), acknowledgement timers driven by a fake clock. Counts
+ * connection the server still holds), small resend buffers that fill up while the connection is
+ * down, acknowledgement timers driven by a fake clock. Counts
  * sent, received, lost, duplicated and out-of-order messages each way, and every `done`.
  */
 import { describe, expect, it } from 'vitest';
@@ -99,7 +100,7 @@ function simulate(seed: number, count: number): SimResult {
   const server = new SessionServer({
     clock: clock.read,
     random: seededRandom(seed),
-    maxMessages: 200,
+    maxMessages: 40,
     handler: {
       open: (s) => {
         session = s;
@@ -118,7 +119,7 @@ function simulate(seed: number, count: number): SimResult {
   });
   const client = new SessionClient({
     clock: clock.read,
-    maxMessages: 150,
+    maxMessages: 30,
     handler: {
       message: (m) => fromServer.push(indexOf('s', m)),
       reset: (err) => {
@@ -281,6 +282,7 @@ describe('session simulation over a connection cut and restored many times', () 
       expect(result.replaced).toBeGreaterThan(100);
       expect(result.cutBeforeWelcome).toBeGreaterThan(50);
       expect(result.cutBeforeOk).toBeGreaterThan(50);
+      expect(result.bufferFull).toBeGreaterThan(10); // senders met a full resend buffer and waited
       expect(result.resets).toBe(0);
       expect(result.steps).toBeLessThan(3_000_000);
     });
