@@ -16,6 +16,8 @@ import { DIAGNOSTICS_CHANNELS } from './node/ops/diagnostics.js';
 import { DEFAULT_DRAIN_DEADLINE } from './node/ops/drain.js';
 import { WsEvent, WsMessageEvent, WsCloseEvent, WsErrorEvent } from './node/socket/events.js';
 import { WebSocketError, ProtocolError } from './core/errors.js';
+import { Session } from './node/server/session.js';
+import { MemorySessionStore, SessionError, SESSION_PROTOCOL } from './session/index.js';
 import {
   CloseCode,
   Opcode,
@@ -41,6 +43,11 @@ export type {
   HandleProtocols,
 } from './node/server/options.js';
 export type { ClientOptions } from './node/client/options.js';
+export { Session } from './node/server/session.js';
+export type { SessionEvents, SessionMessageInfo, SessionSendOptions } from './node/server/session.js';
+export type { ServerSessionOptions } from './node/server/sessions.js';
+export { MemorySessionStore, SessionError, SESSION_PROTOCOL } from './session/index.js';
+export type { ClaimResult, SessionErrorCode, SessionRecord, SessionStore, StoredMessage, Refusal } from './session/index.js';
 export type { HeartbeatOptions } from './node/ops/heartbeat.js';
 export { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT } from './node/ops/heartbeat.js';
 export type { RateLimitOptions } from './node/ops/rate-limit.js';
@@ -96,6 +103,10 @@ const statics = {
   WsErrorEvent,
   WebSocketError,
   ProtocolError,
+  Session,
+  MemorySessionStore,
+  SessionError,
+  SESSION_PROTOCOL,
   CloseCode,
   Opcode,
   DEFAULT_MAX_PAYLOAD,

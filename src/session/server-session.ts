@@ -145,6 +145,11 @@ export class ServerSession {
   get ended(): boolean {
     return this.endError !== null;
   }
+  /** The link of the connection carrying the session now (its transport's handle), if any. */
+  get link(): SessionLink | null {
+    return this.conn?.link ?? null;
+  }
+
 
   /** Messages for the client not yet acknowledged (sent or waiting for the connection). */
   get unacknowledged(): number {
