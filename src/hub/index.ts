@@ -9,6 +9,7 @@
  * @module
  */
 export { Hub } from './hub.js';
+export type { HubTarget } from './hub.js';
 export type { HubOptions, HubMemberOptions, HubStats, PublishOptions, PublishResult } from './hub.js';
 export type { HubDeflateOptions } from './message.js';
 export { DEFAULT_HUB_HIGH_WATER_MARK, DEFAULT_MAX_QUEUED_BYTES } from './policy.js';
