@@ -13,6 +13,8 @@ import { WebSocket } from '../src/index.js';
 import { RedisServer, redisAvailable } from './cluster/redis-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** Each test's own bound (the programs' waits are shorter); not the CLI's default. */
+const TIMEOUT = 45_000;
 
 /** A program under test: its output so far, and waits bounded in time. */
 class Program {
@@ -141,7 +143,7 @@ describe('examples/', () => {
         '',
       ].join('\n'),
     );
-  });
+  }, TIMEOUT);
 
   it('chat-rooms.ts: rooms, rate limit (1008), 50 connections per address (429), /metrics, drain on SIGTERM (1012)', async () => {
     const program = example('chat-rooms.ts', [], { PORT: '0' });
@@ -175,7 +177,7 @@ describe('examples/', () => {
     program.signal('SIGTERM');
     expect(await Promise.all([ada.closed, bob.closed])).toEqual([1012, 1012]);
     expect(await program.exit()).toBe(0);
-  });
+  }, TIMEOUT);
 
   it('reconnecting-client.ts: the server crashes mid-stream; every message arrives, in order, after the reconnection', async () => {
     const program = example('reconnecting-client.ts');
@@ -187,7 +189,7 @@ describe('examples/', () => {
     expect(lines.some((l) => /^client: reconnected; \d+ messages still queued$/.test(l))).toBe(true);
     expect(lines).toContain('server received 40/40 messages, in order and without duplicates: true');
     expect(lines.filter((l) => l.includes('not sent'))).toEqual([]);
-  });
+  }, TIMEOUT);
 
   it('demo/server.ts (npm start, PORT=0): serves its page, an echo and a broadcast WebSocket', async () => {
     const program = start('npm', ['start', '--silent'], { PORT: '0' });
@@ -208,14 +210,14 @@ describe('examples/', () => {
     for (const c of [echo, a, b]) c.ws.close();
     program.signal('SIGTERM');
     await program.exit();
-  });
+  }, TIMEOUT);
 
   describe('cluster (real redis-server)', () => {
     let redis: RedisServer | null = null;
 
     beforeAll(async () => {
       if (redisAvailable()) redis = await RedisServer.start();
-    });
+    }, 30_000);
 
     afterAll(async () => {
       await redis?.stop();
@@ -233,7 +235,7 @@ describe('examples/', () => {
       expect(out).toMatch(/^ {2}bob \(server [0-9a-f]{16}\) got: carol \(privately\): see you at 5$/m);
       const online = /got: online: (.*) \(3 in lobby on 3 servers\)$/m.exec(out);
       expect(online?.[1]?.split(', ').sort()).toEqual(['alice', 'bob', 'carol']);
-    });
+    }, TIMEOUT);
 
     it('cluster/demo.ts with ioredis and pub/sub on an existing Redis (REDIS_URL)', async (context) => {
       if (redis === null) return context.skip();
@@ -242,7 +244,7 @@ describe('examples/', () => {
       expect(program.out).toMatch(/^ {2}carol \(server [0-9a-f]{16}\) got: alice: hello everyone$/m);
       expect(program.out).toMatch(/got: online: .* \(3 in lobby on 3 servers\)$/m);
       expect(program.out).toContain(`(redis ${redis.url})`);
-    });
+    }, TIMEOUT);
 
     it('cluster/server.ts: a room across two servers, /metrics with the cluster counters, exit on SIGTERM', async (context) => {
       if (redis === null) return context.skip();
@@ -261,6 +263,6 @@ describe('examples/', () => {
       one.signal('SIGTERM');
       two.signal('SIGTERM');
       expect(await Promise.all([one.exit(), two.exit()])).toEqual([0, 0]);
-    });
+    }, TIMEOUT);
   });
 });

@@ -177,7 +177,7 @@ describe('the packed package, installed', () => {
           env: { ...process.env, REDIS_URL: redis?.url ?? '', REDIS_MODULE: createRequire(join(root, 'package.json')).resolve('redis') },
         });
         expect(out.trim()).toBe(program.prints);
-      });
+      }, 30_000);
     }
   }
 

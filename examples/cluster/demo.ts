@@ -51,15 +51,20 @@ if (redisUrl === undefined) {
   await listening(port);
 }
 
-const servers: Array<{ port: number; id: string }> = [];
-for (let i = 0; i < 3; i++) {
-  const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, REDIS_URL: redisUrl, PORT: '0' },
-  });
-  children.push(child);
-  servers.push(await new Promise((resolve) => child.once('message', (m) => resolve(m as { port: number; id: string }))));
-}
+// The three servers start side by side; each reports its port and id once it has joined the cluster.
+const servers = await Promise.all(
+  [0, 1, 2].map((): Promise<{ port: number; id: string }> => {
+    const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, REDIS_URL: redisUrl, PORT: '0' },
+    });
+    children.push(child);
+    return new Promise((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { port: number; id: string }));
+      child.once('exit', (code) => reject(new Error(`a server exited (${code}) before it started`)));
+    });
+  }),
+);
 
 const names = ['alice', 'bob', 'carol'];
 const clients = await Promise.all(servers.map((s, i) => WebSocket.connect(`ws://127.0.0.1:${s.port}/?room=lobby&user=${names[i]}`)));
