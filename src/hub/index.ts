@@ -6,7 +6,7 @@
  * import { Hub } from 'ws6455/hub';
  * ```
  *
- * @module
+ * @module ws6455/hub
  */
 export { Hub } from './hub.js';
 export type { HubTarget } from './hub.js';
