@@ -25,6 +25,21 @@ if (!present && process.env.CI === 'true') throw new Error(`${CHROMIUM} is missi
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>ws6455 over HTTP/2</title>`;
 
+/** The browser's WebSocket and location, as the page functions below use them (no DOM types here). */
+interface PageSocket {
+  binaryType: string;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: (() => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: (() => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+}
+interface PageGlobals {
+  WebSocket: new (url: string) => PageSocket;
+  location: { host: string };
+}
+
 interface StreamSeen {
   session: ServerHttp2Session;
   method: string;
@@ -67,7 +82,7 @@ describe.skipIf(!present)('Chromium opens a WebSocket over the HTTP/2 session of
     wss = new WebSocketServer({ server, path: '/ws' });
     wss.on('connection', (ws, req) => {
       accepted.push({ ws, httpVersion: req.httpVersion, method: req.method });
-      ws.on('message', (data, isBinary) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (!isBinary && data.toString() === 'close me') ws.close(4001, 'bye');
         else ws.send(data, { binary: isBinary });
       });
@@ -107,7 +122,8 @@ describe.skipIf(!present)('Chromium opens a WebSocket over the HTTP/2 session of
     const result = await page.evaluate(
       (count) =>
         new Promise<{ texts: number; bytes: number; binaries: number; code: number; wasClean: boolean }>((resolve, reject) => {
-          const ws = new WebSocket(`wss://${location.host}/ws`);
+          const page = globalThis as unknown as PageGlobals;
+          const ws = new page.WebSocket(`wss://${page.location.host}/ws`);
           ws.binaryType = 'arraybuffer';
           let texts = 0;
           let binaries = 0;
@@ -153,7 +169,8 @@ describe.skipIf(!present)('Chromium opens a WebSocket over the HTTP/2 session of
     const result = await page.evaluate(
       () =>
         new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve, reject) => {
-          const ws = new WebSocket(`wss://${location.host}/ws`);
+          const page = globalThis as unknown as PageGlobals;
+          const ws = new page.WebSocket(`wss://${page.location.host}/ws`);
           ws.onopen = () => ws.send('close me');
           ws.onerror = () => reject(new Error('WebSocket error'));
           ws.onclose = (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean });

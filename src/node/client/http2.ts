@@ -101,6 +101,8 @@ class Http2Dial {
   private stream: ClientHttp2Stream | null = null;
   /** A session retired by GOAWAY between the lease and the request is replaced once. */
   private retried = false;
+  /** The stream and response belong to an `unexpected-response` listener. */
+  private handedOver = false;
 
   constructor(ws: WebSocket, target: DialTarget, protocols: string[], options: ClientOptions, settings: ConnectionSettings, setup: Http2DialSetup) {
     this.ws = ws;
@@ -214,7 +216,7 @@ class Http2Dial {
 
   private readonly onStreamClosed = (): void => {
     this.lease?.release();
-    if (this.settled) return;
+    if (this.settled || this.handedOver) return;
     const code = this.stream?.rstCode ?? constants.NGHTTP2_NO_ERROR;
     this.fail(new WebSocketError('WS_ERR_HANDSHAKE', `The stream closed before the server answered (RST_STREAM code ${code})`));
   };
@@ -268,13 +270,20 @@ class Http2Dial {
     }
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.handedOver = true;
     // The body reaches the response as it is read.
     stream.on('data', (chunk: Buffer) => {
       if (!res.push(chunk)) stream.pause();
     });
     stream.once('end', () => res.push(null));
-    (res as IncomingMessage & { _read: () => void })._read = () => {
+    // The response reads from the stream, not from the session's socket (which Node guards).
+    const own = res as IncomingMessage & { _read: () => void; _destroy: (err: Error | null, cb: (err: Error | null) => void) => void };
+    own._read = () => {
       stream.resume();
+    };
+    own._destroy = (err, cb) => {
+      if (!stream.destroyed) stream.destroy();
+      cb(err);
     };
     this.ws.emit('unexpected-response', stream, res);
   }

@@ -154,7 +154,18 @@ export function streamRequest(stream: ServerHttp2Stream, headers: IncomingHttpHe
   req.headers = copy;
   req.rawHeaders = rawHeaders ?? Object.entries(headers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, String(value)]));
   (req as StreamRequest)[kStream] = stream;
+  // The request has no body to read (the stream carries WebSocket frames), and the session's
+  // socket must not be touched: nothing the request does as a stream reaches it.
+  const own = req as IncomingMessage & { _read: () => void; _destroy: (err: Error | null, cb: (err: Error | null) => void) => void };
+  own._read = noop;
+  own._destroy = passError;
   return req;
+}
+
+function noop(): void {}
+
+function passError(err: Error | null, cb: (err: Error | null) => void): void {
+  cb(err);
 }
 
 /** The stream behind a request made by {@link streamRequest}; `undefined` for an HTTP/1.1 request. @internal */
