@@ -9,6 +9,7 @@
 import http2, { constants } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type VerifyClientInfo } from '../../../src/index.js';
+import { Hub } from '../../../src/hub/index.js';
 import { buildFrame, closePayload, Op, onCleanup, parseFrame, runCleanups, waitFor, withTimeout } from '../helpers.js';
 import { bodyOf, connectHeaders, rawSession, responseOf, startH2, tlsMaterial } from '../http2-helpers.js';
 
@@ -196,5 +197,43 @@ describe('WebSocketServer on an HTTP/2 server (RFC 8441)', () => {
     expect(first.rstCode).toBe(constants.NGHTTP2_CANCEL);
     const second = session.request(connectHeaders('/'), { endStream: false });
     expect((await responseOf(second))[':status']).toBe(200);
+  });
+
+  it('heartbeat, stats and a hub work on streams as on TCP: a silent peer is reset after the timeout, a broadcast reaches HTTP/1.1 and HTTP/2 members', async () => {
+    const h2 = await startH2({ secure: true, allowHTTP1: true, wss: { heartbeat: { interval: 100, timeout: 100 } } });
+    const hub = new Hub();
+    h2.wss.on('connection', (ws) => hub.join(ws, 'room'));
+    const ca = tlsMaterial().cert;
+    const over1 = await WebSocket.connect(h2.url, { ca });
+    const over2 = await WebSocket.connect(h2.url, { ca, http2: true });
+    onCleanup(() => over1.terminate());
+    onCleanup(() => over2.terminate());
+    // A peer that never answers pings: Node's own client, which reads nothing.
+    const session = await rawSession(h2);
+    const silent = session.request(connectHeaders('/'), { endStream: false });
+    expect((await responseOf(silent))[':status']).toBe(200);
+    await withTimeout(new Promise((resolve) => silent.once('close', resolve)), 3000, 'heartbeat reset');
+    expect(silent.rstCode).toBe(constants.NGHTTP2_CANCEL);
+    const got = [waitFor<[Buffer]>(over1, 'message'), waitFor<[Buffer]>(over2, 'message')];
+    // Our clients answer pings: they are still open and both get the broadcast.
+    const result = hub.publish('room', 'to everyone');
+    expect(result.sent).toBe(2);
+    expect((await Promise.all(got)).map(([data]) => data.toString())).toEqual(['to everyone', 'to everyone']);
+    const stats = h2.wss.stats();
+    expect(stats.handshakesAccepted).toBe(3);
+    expect(stats.connections).toBe(2);
+  });
+
+  it('wss.close() closes its WebSockets over HTTP/2 with 1001 and stops taking streams; the HTTP/2 server serves on', async () => {
+    const h2 = await startH2();
+    h2.server.on('request', (_req, res) => res.end('still here'));
+    const ws = await WebSocket.connect(h2.url, { http2: true });
+    onCleanup(() => ws.terminate());
+    const closed = waitFor<[number, Buffer]>(ws, 'close');
+    await new Promise<void>((resolve) => h2.wss.close(() => resolve()));
+    expect((await closed)[0]).toBe(1001);
+    expect(h2.server.listenerCount('stream')).toBe(1); // Node's compatibility layer only
+    const session = await rawSession(h2);
+    expect(await bodyOf(session.request({ ':path': '/' }))).toBe('still here');
   });
 });
