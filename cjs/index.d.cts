@@ -56,6 +56,19 @@ declare namespace WebSocket {
   type ProtocolError = api.ProtocolError;
   type WsErrorCode = api.WsErrorCode;
   type Opcode = api.Opcode;
+  type Session = api.Session;
+  type SessionEvents = api.SessionEvents;
+  type SessionMessageInfo = api.SessionMessageInfo;
+  type SessionSendOptions = api.SessionSendOptions;
+  type ServerSessionOptions = api.ServerSessionOptions;
+  type MemorySessionStore = api.MemorySessionStore;
+  type SessionError = api.SessionError;
+  type SessionErrorCode = api.SessionErrorCode;
+  type SessionStore = api.SessionStore;
+  type SessionRecord = api.SessionRecord;
+  type StoredMessage = api.StoredMessage;
+  type ClaimResult = api.ClaimResult;
+  type Refusal = api.Refusal;
 }
 
 export = WebSocket;

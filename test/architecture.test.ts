@@ -113,13 +113,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   'node/ops': ['core', 'node/io'],
   'node/client': ['core', 'deflate', 'node/io', 'node/ops'],
   'node/socket': ['core', 'deflate', 'node/io', 'node/ops', 'node/client'],
-  'node/server': ['core', 'deflate', 'node/io', 'node/ops', 'node/socket'],
-  hub: ['core', 'deflate', 'node/io', 'node/ops', 'node/socket'],
+  'node/server': ['core', 'deflate', 'session', 'node/io', 'node/ops', 'node/socket'],
+  hub: ['core', 'deflate', 'session', 'node/io', 'node/ops', 'node/socket', 'node/server'],
   cluster: ['core', 'hub', 'node/io', 'node/ops'],
   reconnect: ['core', 'session', 'node/socket', 'node/client'],
   router: ['core'],
   browser: ['core', 'session', 'reconnect', 'router'],
-  index: ['core', 'deflate', 'node/io', 'node/ops', 'node/client', 'node/socket', 'node/server'],
+  index: ['core', 'deflate', 'session', 'node/io', 'node/ops', 'node/client', 'node/socket', 'node/server'],
 };
 
 /** Rooms that run in browsers too: no Node built-in behind an import. */

@@ -4,6 +4,7 @@ import type { MemoryBudget } from '../ops/memory-budget.js';
 import type { RateLimitOptions } from '../ops/rate-limit.js';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { WebSocket } from '../socket/websocket.js';
+import type { ServerSessionOptions } from './sessions.js';
 import type { Server as HttpsServer } from 'node:https';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 
@@ -134,4 +135,11 @@ export interface ServerOptions {
    * exhausted, handshakes are refused with 503 and the largest holders are closed with 1013.
    */
   memoryBudget?: MemoryBudget;
+  /**
+   * Resumable sessions: clients that offer the `ws6455.session.1` subprotocol get a session
+   * (exactly-once, in-order delivery both ways across reconnections) and the server emits
+   * `session` for each new one instead of `connection`; other clients are served as before.
+   * `true` for the defaults. Default: off.
+   */
+  sessions?: boolean | ServerSessionOptions;
 }

@@ -27,6 +27,9 @@ import {
 import { acceptStream, checkRequest, isHttp2Server, refuseRequest, StreamFront, streamOf, streamRequest } from './http2.js';
 import { ServerRuntime } from './runtime.js';
 import { UpgradeFront } from './upgrade-front.js';
+import type { Session } from './session.js';
+import { ServerSessions } from './sessions.js';
+import { RESUME_PREFIX, SESSION_PROTOCOL, type SessionOffer } from '../../session/index.js';
 import type { ServerStats } from '../ops/stats.js';
 import { WebSocket } from '../socket/websocket.js';
 import { type ConnectionSettings, resolveConnectionOptions } from '../io/connection-options.js';
@@ -76,6 +79,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly socketClass: typeof WebSocket;
   /** Statistics, limits, per-connection features and drain (server-runtime.ts). */
   private readonly runtime: ServerRuntime;
+  /** Resumable sessions (the `sessions` option), or `null`. */
+  private readonly sessionLayer: ServerSessions | null;
   private readonly onClientClosed = (): void => {
     if (this.state === CLOSING && this.runtime.live.size === 0) this.finishClose();
   };
@@ -103,6 +108,13 @@ export class WebSocketServer extends EventEmitter {
     // permessage-deflate is off on servers unless asked for, as in `ws`.
     this.deflate = resolveDeflateOptions(options.perMessageDeflate, false);
     this.runtime = new ServerRuntime(options, live, this.onClientClosed);
+    const sessions = options.sessions;
+    this.sessionLayer =
+      sessions === undefined || sessions === false
+        ? null
+        : new ServerSessions(sessions === true ? {} : sessions, {
+            opened: (session, req) => this.emit('session', session, req),
+          });
     if (hasPort) {
       // Our own listener, without node:http: see upgrade-front.ts.
       const front = new UpgradeFront({
@@ -177,6 +189,14 @@ export class WebSocketServer extends EventEmitter {
   address(): AddressInfo | string | null {
     if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
     return this.listener?.address() ?? null;
+  }
+
+  /**
+   * The resumable sessions this server holds (connected or away), by id; `undefined` without
+   * the `sessions` option.
+   */
+  get sessions(): ReadonlyMap<string, Session> | undefined {
+    return this.sessionLayer?.sessions;
   }
 
   /** Whether this server handles the request; by default, checks the `path` option. */
@@ -254,17 +274,18 @@ export class WebSocketServer extends EventEmitter {
       this.refuse(req, socket, 403, 'Origin not allowed');
       return;
     }
+    // A session offer is read (and its token removed from `req`) before anything else sees it.
+    const offer = this.sessionLayer === null ? null : this.sessionLayer.takeOffer(req);
     let protocol = '';
-    if (check.protocols.length > 0) {
-      const chosen = this.options.handleProtocols
-        ? this.options.handleProtocols(new Set(check.protocols), req)
-        : check.protocols[0];
-      if (typeof chosen === 'string') protocol = chosen;
+    if (offer !== null) {
+      protocol = SESSION_PROTOCOL;
+    } else if (check.protocols.length > 0) {
+      protocol = this.chooseProtocol(check.protocols, req);
     }
     const offers = check.extensions;
     const verify = this.options.verifyClient;
     if (verify === undefined) {
-      this.completeUpgrade(req, socket, head, check.key, protocol, offers, cb);
+      this.completeUpgrade(req, socket, head, check.key, protocol, offers, offer, cb);
       return;
     }
     const info: VerifyClientInfo = {
@@ -273,7 +294,7 @@ export class WebSocketServer extends EventEmitter {
       req,
     };
     if (verify.length < 2) {
-      if ((verify as (info: VerifyClientInfo) => boolean)(info)) this.completeUpgrade(req, socket, head, check.key, protocol, offers, cb);
+      if ((verify as (info: VerifyClientInfo) => boolean)(info)) this.completeUpgrade(req, socket, head, check.key, protocol, offers, offer, cb);
       else this.refuse(req, socket, 401);
       return;
     }
@@ -286,7 +307,7 @@ export class WebSocketServer extends EventEmitter {
       if (answered) return;
       answered = true;
       if (timer) clearTimeout(timer);
-      if (ok) this.completeUpgrade(req, socket, head, check.key, protocol, offers, cb);
+      if (ok) this.completeUpgrade(req, socket, head, check.key, protocol, offers, offer, cb);
       else this.refuse(req, socket, code ?? 401, message, headers);
     };
     (verify as (info: VerifyClientInfo, cb: VerifyClientCallback) => void)(info, answer);
@@ -299,6 +320,7 @@ export class WebSocketServer extends EventEmitter {
     key: string,
     protocol: string,
     offers: ExtensionOffer[],
+    offer: SessionOffer | null,
     cb: (ws: WebSocket, req: IncomingMessage) => void,
   ): void {
     checkNotUpgraded(socket);
@@ -348,7 +370,24 @@ export class WebSocketServer extends EventEmitter {
       settings,
     });
     this.runtime.attach(ws, req);
-    cb(ws, req);
+    // A session connection belongs to its session: the application gets the `session` event.
+    if (offer !== null && this.sessionLayer !== null) this.sessionLayer.accept(ws, offer, req);
+    else cb(ws, req);
+  }
+
+  /**
+   * The subprotocol for a plain connection: `handleProtocols`' choice, or the first offered.
+   * The session protocol and resume entries are never chosen by default (a client offering them
+   * to a server without sessions learns at once that it has none), nor shown to
+   * `handleProtocols` when they carry a token.
+   */
+  private chooseProtocol(offered: readonly string[], req: IncomingMessage): string {
+    const listed = offered.filter((p) => !p.startsWith(RESUME_PREFIX));
+    if (this.options.handleProtocols) {
+      const chosen = this.options.handleProtocols(new Set(listed), req);
+      return typeof chosen === 'string' ? chosen : '';
+    }
+    return listed.find((p) => p !== SESSION_PROTOCOL) ?? '';
   }
 
   private refuse(
@@ -391,6 +430,7 @@ export class WebSocketServer extends EventEmitter {
     this.detach = null;
     this.streams?.close();
     this.streams = null;
+    this.sessionLayer?.stop();
     const live = this.runtime.live;
     for (const ws of live) {
       markLocalClose(ws, 'shutdown');
