@@ -114,8 +114,11 @@ const statics = {
   WebSocketError,
   /** The named export {@link ProtocolError}. */
   ProtocolError,
+  /** The named export {@link Session}. */
   Session,
+  /** The named export {@link MemorySessionStore}. */
   MemorySessionStore,
+  /** The named export {@link SessionError}. */
   SessionError,
   SESSION_PROTOCOL,
   CloseCode,
