@@ -12,6 +12,7 @@ import { toPayload, type HubRelay } from '../hub/relay.js';
 import type { PublishOptions, PublishResult } from '../hub/types.js';
 import type { SendData } from '../node/socket/send-data.js';
 import type { WebSocket } from '../node/socket/websocket.js';
+import type { WebSocketServer } from '../node/server/server.js';
 import { Addressing } from './addressing.js';
 import { ClusterError, redisError } from './errors.js';
 import { Origins, Verdict } from './origins.js';
@@ -20,6 +21,7 @@ import { Presence, type ClusterServer } from './presence.js';
 import { PubSubTransport } from './pubsub.js';
 import { wrapRedis, type ClusterRedis } from './redis.js';
 import { Requests } from './requests.js';
+import { RedisSessionStore, type SessionClaim, type SessionReplaced } from './session-store.js';
 import { StreamsTransport } from './streams.js';
 import type { Transport } from './transport.js';
 import type {
@@ -87,6 +89,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly requests = new Requests();
   private readonly addressing: Addressing;
   private readonly handlers = new Map<string, ClusterRequestHandler>();
+  /** The `sessions` option: the server and its store. */
+  private readonly sessionServer: WebSocketServer | null;
+  private readonly sessionStore: RedisSessionStore | null;
   private readonly names = new Map<string, Buffer>();
   private readonly settings: {
     heartbeatInterval: number;
@@ -116,6 +121,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     reconnects: 0,
     errors: 0,
     requests: 0,
+    sessionClaims: 0,
+    sessionReleases: 0,
   };
   private readonly relayer: HubRelay = {
     relay: (room, payload, binary, compress) => {
@@ -187,6 +194,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
     this.presence = new Presence(this.redis, prefix, id, presenceTimeout);
     this.addressing = new Addressing(id);
+    if (options.sessions === undefined) {
+      this.sessionServer = null;
+      this.sessionStore = null;
+    } else {
+      const sessions = options.sessions.options.sessions;
+      const store = typeof sessions === 'object' ? sessions.store : undefined;
+      if (!(store instanceof RedisSessionStore)) throw new TypeError('The sessions option needs a WebSocketServer whose sessions.store is a RedisSessionStore');
+      this.sessionServer = options.sessions;
+      this.sessionStore = store;
+    }
     this.handlers.set(SIZE, (data) => String(data.length === 0 ? this.hub.size() : this.hub.size(data.toString('utf8'))));
     this.handlers.set(ROOMS, () => encodeStrings(this.hub.roomNames()));
   }
@@ -221,6 +238,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       }
       if (this.state !== 'starting') throw new ClusterError('WS_ERR_CLUSTER_CLOSED', 'The cluster was closed while starting');
       this.state = 'running';
+      this.sessionStore?.on('claimed', this.onClaimed).on('replaced', this.onReplaced);
       this.heartbeat = setInterval(this.beat, this.settings.heartbeatInterval);
       this.heartbeat.unref();
       return this;
@@ -365,6 +383,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       lagEntries: c.lagEntries,
       reconnects: c.reconnects,
       errors: c.errors,
+      sessionClaims: c.sessionClaims,
+      sessionReleases: c.sessionReleases,
       requests: c.requests,
       answers: this.requests.answers,
       requestTimeouts: this.requests.timeouts,
@@ -397,7 +417,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private release(): void {
     if (this.claimed) this.hub.setRelay(null);
     this.claimed = false;
+    this.sessionStore?.off('claimed', this.onClaimed).off('replaced', this.onReplaced);
   }
+
+  /** A session was claimed here from another copy: every server hears it; the one holding that copy lets it go. */
+  private readonly onClaimed = (claim: SessionClaim): void => {
+    if (this.writeData(Kind.Session, 0, Buffer.from(claim.id, 'utf8'), Buffer.from(claim.previous, 'utf8'))) this.counters.sessionClaims++;
+  };
+
+  /** The store found a copy held here replaced (its refresh): close it now. */
+  private readonly onReplaced = (replaced: SessionReplaced): void => {
+    if (this.sessionServer?.releaseSession(replaced.id, replaced.owner) === true) this.counters.sessionReleases++;
+  };
 
   /** Emits `error` only when someone listens: a Redis failure never crashes the process. */
   private report(err: ClusterError): void {
@@ -515,6 +546,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         if (targets.size > 0) this.hub.sendTo(targets, record.payload, options);
         break;
       }
+      case Kind.Session:
+        if (this.sessionServer?.releaseSession(record.target, record.payload.toString('utf8')) === true) this.counters.sessionReleases++;
+        break;
       case Kind.Request:
         this.answer(this.current, record.target, record.requestId, record.payload);
         break;

@@ -3,8 +3,10 @@
  *
  * @module
  */
+import type { WebSocketServer } from '../node/server/server.js';
 import type { ClusterError } from './errors.js';
 import type { RedisClientLike } from './redis.js';
+import type { RedisSessionStore } from './session-store.js';
 
 /** Options of `new Cluster(hub, options)`. */
 export interface ClusterOptions {
@@ -32,6 +34,12 @@ export interface ClusterOptions {
   requestTimeout?: number;
   /** This server's id, 16 hex digits (default: random). */
   serverId?: string;
+  /**
+   * The WebSocketServer whose `sessions.store` is a {@link RedisSessionStore}: when a session
+   * is claimed on another server, the server that held it learns at once through the cluster
+   * and closes its connection with 4001 (without it: at its next write to the store).
+   */
+  sessions?: WebSocketServer;
 }
 
 /** The `gap` event: entries of another server that this one will never read. */
@@ -112,6 +120,10 @@ export interface ClusterStats {
   reconnects: number;
   /** Redis errors (failed commands and connection errors) and outbox refusals. */
   errors: number;
+  /** Sessions claimed here from a copy another server may hold (notices sent). */
+  sessionClaims: number;
+  /** Sessions released here because another server claimed them. */
+  sessionReleases: number;
   /** Requests sent, answers received, requests that timed out before every server answered. */
   requests: number;
   answers: number;
