@@ -136,6 +136,8 @@ export class SessionPeer {
   acked = 0;
   socket: WebSocket | null = null;
   private conn: SessionConnection | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
 
   constructor() {
     this.session = new SessionClient({
@@ -144,9 +146,28 @@ export class SessionPeer {
         message: (m) => this.received.push({ text: typeof m.data === 'string' ? m.data : Buffer.from(m.data).toString(), seq: m.seq }),
         ready: (info) => this.ready.push(info),
         reset: (err) => this.resets.push(err.code),
-        timer: (at) => setTimeout(() => this.session.tick(), Math.max(0, at - Date.now())).unref(),
+        timer: (at) => this.arm(at),
       },
     });
+  }
+
+  /**
+   * One timer for the session's deadlines, armed again after each tick while one is pending: a
+   * timer may fire a millisecond before `Date.now()` reaches its deadline, and the session
+   * announces a deadline only once (without the re-arm, a last acknowledgement could wait forever).
+   */
+  private arm(at: number): void {
+    if (this.timer !== null && at >= this.timerAt) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.session.tick();
+      const next = this.session.deadline();
+      if (next !== Infinity) this.arm(next);
+    }, Math.max(0, at - Date.now()));
+    this.timer.unref();
   }
 
   /** Whether the session is established on the current connection. */
@@ -251,13 +272,21 @@ export interface UpCount {
   acked: number;
   deliveries: number;
   lost: number;
+  /** Deliveries beyond the first of a message. */
   duplicated: number;
+  /** Deliveries flagged `redelivered`. */
   flagged: number;
-  /** A repeat delivery that was not flagged: the promise broken. */
+  /**
+   * Messages delivered unflagged more than once: the promise broken (every delivery but one is
+   * flagged, so an application that keeps the seqs it processed can drop the others).
+   */
   unflaggedRepeat: number;
   /** A delivery whose seq is not the message's number. */
   wrongSeq: number;
-  /** Deliveries out of order, on one server or across servers after removing flagged repeats. */
+  /**
+   * Deliveries out of order: on one server while one copy of the session holds it, or, across
+   * servers, first deliveries (in time, every server's log merged) not in increasing order.
+   */
   outOfOrder: number;
   /** Payloads that did not match their seq (text/binary as sent). */
   corrupt: number;
@@ -272,40 +301,56 @@ export interface DownCount {
   lost: number;
   duplicated: number;
   outOfOrder: number;
+  /** Sends whose promise never settled (made by a server that was killed), and of those the ones the client received. */
+  unconfirmed: number;
+  unconfirmedReceived: number;
+  /** Sends whose promise was rejected, and of those the ones the client received (from the server that took the session). */
+  failed: number;
+  failedReceived: number;
 }
 
 /** Client → server: what the client sent and got acknowledged, against every server's record. */
 export function countUp(peer: SessionPeer, logs: ServerLog[]): UpCount {
   const seen = new Map<number, number>();
+  const unflagged = new Map<number, number>();
   let deliveries = 0;
   let flagged = 0;
-  let unflaggedRepeat = 0;
   let wrongSeq = 0;
   let outOfOrder = 0;
   let corrupt = 0;
-  // Servers held the session one after the other: in order of their first delivery.
-  const ordered = logs.filter((l) => l.received.length > 0).sort((a, b) => (a.received[0]?.time ?? 0) - (b.received[0]?.time ?? 0));
-  let last = 0;
-  for (const log of ordered) {
+  // On each server, seqs increase while one copy holds the session (a new copy starts over
+  // from what the store recorded).
+  for (const log of logs) {
     let lastHere = 0;
+    let opened = 0;
     for (const r of log.received) {
-      deliveries += 1;
-      const i = Number(r.text.split(':')[1]);
-      if (r.text !== `c:${i}` || r.binary !== (i % 3 === 0)) corrupt += 1;
-      if (r.seq !== i) wrongSeq += 1;
-      if (r.redelivered) flagged += 1;
+      while (opened < log.opened.length && (log.opened[opened]?.time ?? Infinity) <= r.time) {
+        opened += 1;
+        lastHere = 0;
+      }
       if (r.seq <= lastHere) outOfOrder += 1;
       lastHere = r.seq;
-      const times = (seen.get(i) ?? 0) + 1;
-      seen.set(i, times);
-      if (times > 1) {
-        if (!r.redelivered) unflaggedRepeat += 1;
-        continue;
-      }
-      if (r.seq <= last) outOfOrder += 1;
-      last = r.seq;
     }
   }
+  // Servers may hold the session one after the other, or for a moment together (a move): every
+  // delivery in time order (each process logs wall-clock time).
+  const all = logs.flatMap((l) => l.received).sort((x, y) => x.time - y.time);
+  let last = 0;
+  for (const r of all) {
+    deliveries += 1;
+    const i = Number(r.text.split(':')[1]);
+    if (r.text !== `c:${i}` || r.binary !== (i % 3 === 0)) corrupt += 1;
+    if (r.seq !== i) wrongSeq += 1;
+    if (r.redelivered) flagged += 1;
+    else unflagged.set(i, (unflagged.get(i) ?? 0) + 1);
+    const times = (seen.get(i) ?? 0) + 1;
+    seen.set(i, times);
+    if (times > 1) continue;
+    if (r.seq <= last) outOfOrder += 1;
+    last = r.seq;
+  }
+  let unflaggedRepeat = 0;
+  for (const n of unflagged.values()) if (n > 1) unflaggedRepeat += 1;
   let lost = 0;
   // Every message the client saw acknowledged is 1 … acked (acknowledgements are cumulative).
   for (let i = 1; i <= peer.acked; i++) if (!seen.has(i)) lost += 1;
@@ -331,10 +376,25 @@ export function countDown(peer: SessionPeer, logs: ServerLog[]): DownCount {
   let sent = 0;
   let acked = 0;
   let lost = 0;
+  let unconfirmed = 0;
+  let unconfirmedReceived = 0;
+  let failed = 0;
+  let failedReceived = 0;
   for (const log of logs) {
     sent += log.sent.size;
     acked += log.acked.size;
-    for (const n of log.acked) if (!got.has(`s:${log.name}:${n}`)) lost += 1;
+    for (const n of log.sent) {
+      const received = got.has(`s:${log.name}:${n}`);
+      if (log.acked.has(n)) {
+        if (!received) lost += 1;
+      } else if (log.failed.has(n)) {
+        failed += 1;
+        if (received) failedReceived += 1;
+      } else {
+        unconfirmed += 1;
+        if (received) unconfirmedReceived += 1;
+      }
+    }
   }
-  return { sent, acked, received: peer.received.length, lost, duplicated, outOfOrder };
+  return { sent, acked, received: peer.received.length, lost, duplicated, outOfOrder, unconfirmed, unconfirmedReceived, failed, failedReceived };
 }
