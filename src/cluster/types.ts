@@ -124,8 +124,10 @@ export interface ClusterStats {
   sessionClaims: number;
   /** Sessions released here because another server claimed them. */
   sessionReleases: number;
-  /** Requests sent, answers received, requests that timed out before every server answered. */
+  /** Requests sent. */
   requests: number;
+  /** Answers received to this server's requests. */
   answers: number;
+  /** Requests that timed out before every server answered. */
   requestTimeouts: number;
 }

@@ -29,11 +29,23 @@ export interface SessionEvents {
    * The client came back on a new connection. `restored`: the session was loaded from the
    * store (another server held it). `replaced`: a connection was still attached and was closed.
    */
-  resumed: [info: { restored: boolean; replaced: boolean }];
+  resumed: [
+    info: {
+      /** The session was loaded from the store (another server held it). */
+      restored: boolean;
+      /** A connection was still attached and was closed. */
+      replaced: boolean;
+    },
+  ];
   /** The connection closed; the session can be resumed within `resumeWindow`. */
   away: [];
   /** The session stayed away longer than `resumeWindow`; unacknowledged messages were dropped. */
-  expired: [info: { unacknowledged: number }];
+  expired: [
+    info: {
+      /** Messages sent to the client that it had not acknowledged (dropped with the session). */
+      unacknowledged: number;
+    },
+  ];
   /** The session is over: ended by either side, expired, failed, or taken over by another server. */
   close: [err: SessionError];
   /** A `send()` found the resend buffer full (`WS_SESSION_BUFFER_FULL`). */
@@ -111,6 +123,21 @@ export class Session extends EventEmitter<SessionEvents> {
     });
     promise.catch(() => {});
     return promise;
+  }
+
+  /**
+   * Sends without a promise (for the hub): `sent` on a connected session, `held` while the
+   * client is away, `full` when the resend buffer refused it, `closed` when the session is over.
+   * @internal
+   */
+  offer(data: Buffer, binary: boolean): 'sent' | 'held' | 'full' | 'closed' {
+    if (this.state.ended) return 'closed';
+    try {
+      this.state.send(data, { binary });
+    } catch {
+      return this.state.ended ? 'closed' : 'full';
+    }
+    return this.state.connected ? 'sent' : 'held';
   }
 
   /**
