@@ -12,7 +12,6 @@ import { toPayload, type HubRelay } from '../hub/relay.js';
 import type { PublishOptions, PublishResult } from '../hub/types.js';
 import type { SendData } from '../node/socket/send-data.js';
 import type { WebSocket } from '../node/socket/websocket.js';
-import type { WebSocketServer } from '../node/server/server.js';
 import { Addressing } from './addressing.js';
 import { ClusterError, redisError } from './errors.js';
 import { Origins, Verdict } from './origins.js';
@@ -32,6 +31,7 @@ import type {
   ClusterRequestHandler,
   ClusterRequestOptions,
   ClusterRequestResult,
+  ClusterSessionServer,
   ClusterStats,
 } from './types.js';
 import { decodeStrings, encodeStrings } from './strings.js';
@@ -100,7 +100,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly addressing: Addressing;
   private readonly handlers = new Map<string, ClusterRequestHandler>();
   /** The `sessions` option: the server and its store. */
-  private readonly sessionServer: WebSocketServer | null;
+  private readonly sessionServer: ClusterSessionServer | null;
   private readonly sessionStore: RedisSessionStore | null;
   private readonly names = new Map<string, Buffer>();
   private readonly settings: {

@@ -16,7 +16,7 @@ export { ClusterError, type ClusterErrorCode } from './errors.js';
 export { renderClusterPrometheus, type ClusterPrometheusOptions } from './prometheus.js';
 export type { ClusterServer } from './presence.js';
 export { RedisSessionStore, REDIS_SESSION_STORE_DEFAULTS } from './session-store.js';
-export type { RedisSessionStoreEvents, RedisSessionStoreOptions, SessionClaim, SessionReplaced, StoredSession } from './session-store.js';
+export type { RedisSessionStoreEvents, RedisSessionStoreOptions, ScriptStats, SessionClaim, SessionReplaced, StoredSession } from './session-store.js';
 export type { ClusterRedis, ConnectionEvents, IoRedisClientLike, NodeRedisClientLike, RedisArg, RedisClientLike } from './redis.js';
 export type {
   ClusterAnswer,
@@ -26,5 +26,6 @@ export type {
   ClusterRequestHandler,
   ClusterRequestOptions,
   ClusterRequestResult,
+  ClusterSessionServer,
   ClusterStats,
 } from './types.js';

@@ -35,11 +35,18 @@ export interface RedisSessionStoreOptions {
 }
 
 /** Defaults of {@link RedisSessionStoreOptions}. */
-export const REDIS_SESSION_STORE_DEFAULTS = {
+export const REDIS_SESSION_STORE_DEFAULTS: {
+  /** Default key prefix. */
+  readonly prefix: 'ws6455';
+  /** Default resume window (ms). */
+  readonly resumeWindow: 120_000;
+  /** Default refresh interval (ms). */
+  readonly refreshInterval: 60_000;
+} = {
   prefix: 'ws6455',
   resumeWindow: 120_000,
   refreshInterval: 60_000,
-} as const;
+};
 
 /** A claim that moved a session from one copy to another. */
 export interface SessionClaim {
@@ -73,8 +80,11 @@ export interface RedisSessionStoreEvents {
 export interface StoredSession {
   /** The copy that holds it. */
   owner: string;
+  /** The last seq received from the client and recorded. */
   received: number;
+  /** The last seq sent to the client. */
   sent: number;
+  /** The last seq the client acknowledged (recorded). */
   acknowledged: number;
   /** `null` while connected. */
   expiresAt: number | null;
@@ -82,6 +92,16 @@ export interface StoredSession {
   ttl: number;
   /** The unacknowledged messages for the client. */
   outbound: StoredMessage[];
+}
+
+/** What {@link RedisSessionStore.scriptStats} returns. */
+export interface ScriptStats {
+  /** Times Redis answered `NOSCRIPT` and the scripts were sent again. */
+  reloads: number;
+  /** Calls sent again with `EVAL` after a `NOSCRIPT`. */
+  retried: number;
+  /** Calls failed because Redis lost the scripts and they could not be sent again in order (an `away` overtaken by later calls of its session). */
+  refused: number;
 }
 
 /** How many refreshes are sent before waiting for their replies. */
@@ -187,7 +207,7 @@ export class RedisSessionStore extends EventEmitter<RedisSessionStoreEvents> imp
   }
 
   /** Scripts sent again with `EVAL` after Redis lost them, and calls failed for it. */
-  get scriptStats(): { reloads: number; retried: number; refused: number } {
+  get scriptStats(): ScriptStats {
     return { ...this.scripts.stats };
   }
 

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { WebSocketServer } from '../node/server/server.js';
 import type { ClusterError } from './errors.js';
 import type { RedisClientLike } from './redis.js';
 import type { RedisSessionStore } from './session-store.js';
@@ -39,7 +38,24 @@ export interface ClusterOptions {
    * is claimed on another server, the server that held it learns at once through the cluster
    * and closes its connection with 4001 (without it: at its next write to the store).
    */
-  sessions?: WebSocketServer;
+  sessions?: ClusterSessionServer;
+}
+
+/**
+ * What the cluster uses of a `WebSocketServer` with resumable sessions (a `WebSocketServer`
+ * is one): its `sessions` option, to find the store, and `releaseSession`.
+ */
+export interface ClusterSessionServer {
+  /** The server's options; `sessions.store` must be a {@link RedisSessionStore}. */
+  readonly options: {
+    /** The `sessions` option of the server. */
+    readonly sessions?: boolean | {
+      /** Where the server keeps sessions. */
+      readonly store?: unknown;
+    };
+  };
+  /** Forgets a session on this server, closing its connection with 4001 (see `WebSocketServer.releaseSession`). */
+  releaseSession(id: string, owner?: string): boolean;
 }
 
 /** The `gap` event: entries of another server that this one will never read. */
