@@ -20,6 +20,7 @@ import { Presence, type ClusterServer } from './presence.js';
 import { PubSubTransport } from './pubsub.js';
 import { wrapRedis, type ClusterRedis } from './redis.js';
 import { Requests } from './requests.js';
+import { RedisSessionStore, type SessionClaim, type SessionReplaced } from './session-store.js';
 import { StreamsTransport } from './streams.js';
 import type { Transport } from './transport.js';
 import type {
@@ -30,6 +31,7 @@ import type {
   ClusterRequestHandler,
   ClusterRequestOptions,
   ClusterRequestResult,
+  ClusterSessionServer,
   ClusterStats,
 } from './types.js';
 import { decodeStrings, encodeStrings } from './strings.js';
@@ -97,6 +99,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly requests = new Requests();
   private readonly addressing: Addressing;
   private readonly handlers = new Map<string, ClusterRequestHandler>();
+  /** The `sessions` option: the server and its store. */
+  private readonly sessionServer: ClusterSessionServer | null;
+  private readonly sessionStore: RedisSessionStore | null;
   private readonly names = new Map<string, Buffer>();
   private readonly settings: {
     heartbeatInterval: number;
@@ -126,6 +131,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     reconnects: 0,
     errors: 0,
     requests: 0,
+    sessionClaims: 0,
+    sessionReleases: 0,
   };
   private readonly relayer: HubRelay = {
     relay: (room, payload, binary, compress) => {
@@ -197,6 +204,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
     this.presence = new Presence(this.redis, prefix, id, presenceTimeout);
     this.addressing = new Addressing(id);
+    if (options.sessions === undefined) {
+      this.sessionServer = null;
+      this.sessionStore = null;
+    } else {
+      const sessions = options.sessions.options.sessions;
+      const store = typeof sessions === 'object' ? sessions.store : undefined;
+      if (!(store instanceof RedisSessionStore)) throw new TypeError('The sessions option needs a WebSocketServer whose sessions.store is a RedisSessionStore');
+      this.sessionServer = options.sessions;
+      this.sessionStore = store;
+    }
     this.handlers.set(SIZE, (data) => String(data.length === 0 ? this.hub.size() : this.hub.size(data.toString('utf8'))));
     this.handlers.set(ROOMS, () => encodeStrings(this.hub.roomNames()));
   }
@@ -231,6 +248,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       }
       if (this.state !== 'starting') throw new ClusterError('WS_ERR_CLUSTER_CLOSED', 'The cluster was closed while starting');
       this.state = 'running';
+      this.sessionStore?.on('claimed', this.onClaimed).on('replaced', this.onReplaced);
       this.heartbeat = setInterval(this.beat, this.settings.heartbeatInterval);
       this.heartbeat.unref();
       return this;
@@ -375,6 +393,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       lagEntries: c.lagEntries,
       reconnects: c.reconnects,
       errors: c.errors,
+      sessionClaims: c.sessionClaims,
+      sessionReleases: c.sessionReleases,
       requests: c.requests,
       answers: this.requests.answers,
       requestTimeouts: this.requests.timeouts,
@@ -407,7 +427,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private release(): void {
     if (this.claimed) this.hub.setRelay(null);
     this.claimed = false;
+    this.sessionStore?.off('claimed', this.onClaimed).off('replaced', this.onReplaced);
   }
+
+  /** A session was claimed here from another copy: every server hears it; the one holding that copy lets it go. */
+  private readonly onClaimed = (claim: SessionClaim): void => {
+    if (this.writeData(Kind.Session, 0, Buffer.from(claim.id, 'utf8'), Buffer.from(claim.previous, 'utf8'))) this.counters.sessionClaims++;
+  };
+
+  /** The store found a copy held here replaced (its refresh): close it now. */
+  private readonly onReplaced = (replaced: SessionReplaced): void => {
+    if (this.sessionServer?.releaseSession(replaced.id, replaced.owner) === true) this.counters.sessionReleases++;
+  };
 
   /** Emits `error` only when someone listens: a Redis failure never crashes the process. */
   private report(err: ClusterError): void {
@@ -525,6 +556,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         if (targets.size > 0) this.hub.sendTo(targets, record.payload, options);
         break;
       }
+      case Kind.Session:
+        if (this.sessionServer?.releaseSession(record.target, record.payload.toString('utf8')) === true) this.counters.sessionReleases++;
+        break;
       case Kind.Request:
         this.answer(this.current, record.target, record.requestId, record.payload);
         break;

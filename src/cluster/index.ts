@@ -1,6 +1,7 @@
 /**
  * `ws6455/cluster`: a Hub joined to other servers through Redis (Streams by default, or
- * pub/sub), with presence, server-to-server requests and per-user / per-connection addressing.
+ * pub/sub), with presence, server-to-server requests and per-user / per-connection addressing;
+ * and a session store in Redis so resumable sessions survive the death of their server.
  * The Redis client is the application's (node-redis v4+ or ioredis v5+).
  *
  * ```ts
@@ -14,6 +15,8 @@ export { Cluster, CLUSTER_DEFAULTS } from './cluster.js';
 export { ClusterError, type ClusterErrorCode } from './errors.js';
 export { renderClusterPrometheus, type ClusterPrometheusOptions } from './prometheus.js';
 export type { ClusterServer } from './presence.js';
+export { RedisSessionStore, REDIS_SESSION_STORE_DEFAULTS } from './session-store.js';
+export type { RedisSessionStoreEvents, RedisSessionStoreOptions, ScriptStats, SessionClaim, SessionReplaced, StoredSession } from './session-store.js';
 export type { ClusterRedis, ConnectionEvents, IoRedisClientLike, NodeRedisClientLike, RedisArg, RedisClientLike } from './redis.js';
 export type {
   ClusterAnswer,
@@ -23,5 +26,6 @@ export type {
   ClusterRequestHandler,
   ClusterRequestOptions,
   ClusterRequestResult,
+  ClusterSessionServer,
   ClusterStats,
 } from './types.js';

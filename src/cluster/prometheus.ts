@@ -59,6 +59,8 @@ export function renderClusterPrometheus(stats: ClusterStats, options: ClusterPro
   metric('lag_entries', 'gauge', 'Entries of other servers not read yet (at the last heartbeat).', stats.lagEntries);
   metric('reconnects_total', 'counter', 'Times the cluster\'s own Redis connection was made again.', stats.reconnects);
   metric('errors_total', 'counter', 'Redis errors and outbox refusals.', stats.errors);
+  metric('session_claims_total', 'counter', 'Sessions claimed here from a copy another server may hold.', stats.sessionClaims);
+  metric('session_releases_total', 'counter', 'Sessions released here because another server claimed them.', stats.sessionReleases);
   metric('requests_total', 'counter', 'Server-to-server requests sent.', stats.requests);
   metric('answers_total', 'counter', 'Answers received to requests.', stats.answers);
   metric('request_timeouts_total', 'counter', 'Requests that ended at their timeout with answers missing.', stats.requestTimeouts);

@@ -5,6 +5,7 @@
  */
 import type { ClusterError } from './errors.js';
 import type { RedisClientLike } from './redis.js';
+import type { RedisSessionStore } from './session-store.js';
 
 /** Options of `new Cluster(hub, options)`. */
 export interface ClusterOptions {
@@ -32,6 +33,29 @@ export interface ClusterOptions {
   requestTimeout?: number;
   /** This server's id, 16 hex digits (default: random). */
   serverId?: string;
+  /**
+   * The WebSocketServer whose `sessions.store` is a {@link RedisSessionStore}: when a session
+   * is claimed on another server, the server that held it learns at once through the cluster
+   * and closes its connection with 4001 (without it: at its next write to the store).
+   */
+  sessions?: ClusterSessionServer;
+}
+
+/**
+ * What the cluster uses of a `WebSocketServer` with resumable sessions (a `WebSocketServer`
+ * is one): its `sessions` option, to find the store, and `releaseSession`.
+ */
+export interface ClusterSessionServer {
+  /** The server's options; `sessions.store` must be a {@link RedisSessionStore}. */
+  readonly options: {
+    /** The `sessions` option of the server. */
+    readonly sessions?: boolean | {
+      /** Where the server keeps sessions. */
+      readonly store?: unknown;
+    };
+  };
+  /** Forgets a session on this server, closing its connection with 4001 (see `WebSocketServer.releaseSession`). */
+  releaseSession(id: string, owner?: string): boolean;
 }
 
 /** The `gap` event: entries of another server that this one will never read. */
@@ -112,6 +136,10 @@ export interface ClusterStats {
   reconnects: number;
   /** Redis errors (failed commands and connection errors) and outbox refusals. */
   errors: number;
+  /** Sessions claimed here from a copy another server may hold (notices sent). */
+  sessionClaims: number;
+  /** Sessions released here because another server claimed them. */
+  sessionReleases: number;
   /** Requests sent. */
   requests: number;
   /** Answers received to this server's requests. */

@@ -10,6 +10,7 @@
  * ALL     body = flags:u8 payload                                   (broadcast)
  * CONN    body = flags:u8 idLength:varint connectionId payload
  * USER    body = flags:u8 userLength:varint userId payload
+ * SESSION body = flags:u8 idLength:varint sessionId previousOwner   (a session was claimed away from that copy)
  * REQUEST body = requestId:u32 typeLength:varint type payload
  * REPLY   body = requester:8 bytes requestId:u32 status:u8 payload
  * flags   = bit 0 binary, bit 1 do not compress
@@ -31,7 +32,7 @@ export const WIRE_VERSION = 1;
 export const HEADER_SIZE = 1 + 8 + 6 + 6 + 4;
 
 /** Record kinds. @internal */
-export const Kind = { Room: 1, All: 2, Connection: 3, User: 4, Request: 5, Reply: 6 } as const;
+export const Kind = { Room: 1, All: 2, Connection: 3, User: 4, Request: 5, Reply: 6, Session: 7 } as const;
 /** One of the {@link Kind} values. @internal */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -115,7 +116,7 @@ export class EntryWriter {
     this.count++;
   }
 
-  /** The bytes a data record (ROOM, ALL, CONN, USER) with this target and payload takes. */
+  /** The bytes a data record (ROOM, ALL, CONN, USER, SESSION) with this target and payload takes. */
   static dataSize(target: Buffer | null, payload: number): number {
     const body = 1 + (target === null ? 0 : varintSize(target.length) + target.length) + payload;
     return 1 + varintSize(body) + body;
@@ -133,7 +134,7 @@ export class EntryWriter {
     return 1 + varintSize(body) + body;
   }
 
-  /** A ROOM, ALL, CONN or USER record; `target` is `null` for ALL. */
+  /** A ROOM, ALL, CONN, USER or SESSION record; `target` is `null` for ALL. */
   data(kind: Kind, flags: number, target: Buffer | null, payload: Buffer): void {
     const body = 1 + (target === null ? 0 : varintSize(target.length) + target.length) + payload.length;
     this.begin(kind, body);
@@ -183,7 +184,7 @@ export class EntryWriter {
 export interface WireRecord {
   kind: number;
   flags: number;
-  /** Room, connection id, user id or request type; empty for ALL and REPLY. */
+  /** Room, connection id, user id, session id or request type; empty for ALL and REPLY. */
   target: string;
   /** REPLY: the requesting server (8 bytes). */
   requester: Buffer | null;
@@ -221,7 +222,8 @@ function parseBody(entry: Buffer, kind: number, start: number, end: number, out:
   switch (kind) {
     case Kind.Room:
     case Kind.Connection:
-    case Kind.User: {
+    case Kind.User:
+    case Kind.Session: {
       if (pos >= end) return false;
       flags = entry[pos++] as number;
       const v = readVarint(entry, pos, end);

@@ -19,6 +19,8 @@ const stats: ClusterStats = {
   lagEntries: 6,
   reconnects: 2,
   errors: 9,
+  sessionClaims: 4,
+  sessionReleases: 3,
   requests: 3,
   answers: 5,
   requestTimeouts: 1,
@@ -28,11 +30,12 @@ describe('renderClusterPrometheus', () => {
   it('renders every counter and gauge with the server label', () => {
     const text = renderClusterPrometheus(stats, { labels: { app: 'chat "1"' } });
     const lines = text.trimEnd().split('\n');
-    expect(lines.filter((l) => l.startsWith('# TYPE')).length).toBe(18);
+    expect(lines.filter((l) => l.startsWith('# TYPE')).length).toBe(20);
     expect(text).toContain('# TYPE ws6455_cluster_missed_messages_total counter');
     expect(text).toContain('ws6455_cluster_missed_messages_total{server="0123456789abcdef",app="chat \\"1\\""} 7');
     expect(text).toContain('ws6455_cluster_lag_entries{server="0123456789abcdef",app="chat \\"1\\""} 6');
     expect(text).toContain('# TYPE ws6455_cluster_outbox_bytes gauge');
+    expect(text).toContain('ws6455_cluster_session_releases_total{server="0123456789abcdef",app="chat \\"1\\""} 3');
     expect(text).toContain('ws6455_cluster_duplicate_entries_total{server="0123456789abcdef",app="chat \\"1\\""} 4');
     for (const l of lines) if (!l.startsWith('#')) expect(l).toMatch(/^[a-z_0-9]+\{[^}]*\} \d+$/);
   });

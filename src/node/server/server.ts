@@ -199,6 +199,17 @@ export class WebSocketServer extends EventEmitter {
     return this.sessionLayer?.sessions;
   }
 
+  /**
+   * Forgets session `id` on this server without touching the store, closing its connection
+   * with 4001 (`WS_SESSION_REPLACED`): for a shared store, when another server claimed it.
+   * With `owner`, only when the copy held here is that one (`<serverId>.<n>`, as the store
+   * names it), so a notice about an older copy cannot end a newer one. Returns whether a
+   * session was released; always `false` without the `sessions` option.
+   */
+  releaseSession(id: string, owner?: string): boolean {
+    return this.sessionLayer?.release(id, owner) ?? false;
+  }
+
   /** Whether this server handles the request; by default, checks the `path` option. */
   shouldHandle(req: IncomingMessage): boolean {
     const path = this.options.path;

@@ -115,8 +115,13 @@ export class ServerSessions {
     ws.on('error', () => {});
   }
 
-  /** Forgets session `id` here without touching the store (another server claimed it). */
-  release(id: string): boolean {
+  /**
+   * Forgets session `id` here without touching the store (another server claimed it); with
+   * `owner`, only when the copy held here is that one.
+   */
+  release(id: string, owner?: string): boolean {
+    const state = this.server.get(id);
+    if (state === undefined || (owner !== undefined && state.owner !== owner)) return false;
     return this.server.release(id);
   }
 
