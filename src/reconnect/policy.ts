@@ -103,6 +103,12 @@ export interface PolicyHost<S extends PolicySocket, M> {
   connect(protocols: readonly string[]): S;
   /** Gives up on a connection at once (Node: `terminate()`; a browser: `close()`). */
   abort(socket: S): void;
+  /**
+   * Starts the close handshake of an open connection with a code of the policy's (1002, 1011,
+   * a session's code) or the application's; a platform that cannot send some codes (browsers
+   * send only 1000 and 3000-4999) maps them. Default: `socket.close(code, reason)`.
+   */
+  closeSocket?(socket: S, code: number | undefined, reason: string | undefined): void;
   /** Hands a message to an open connection; `done` says when it was written, or why not. */
   deliver(socket: S, message: M, done: (err?: Error | null) => void): void;
   /** Starts liveness checks of an open connection; returns what stops them. */
@@ -255,7 +261,7 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
       this.finish(code ?? 1005, reason ?? '');
       return;
     }
-    if (socket.readyState === OPEN) socket.close(code, reason);
+    if (socket.readyState === OPEN) this.closeSocket(socket, code, reason);
     else if (socket.readyState === CONNECTING) this.host.abort(socket);
     // CLOSING: its close event finishes the client.
   }
@@ -388,7 +394,7 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     this.host.error(err);
     // RFC 6455 §7.4.1: 1002, the endpoint ends the connection because of a protocol error (the
     // handshake did not set up the protocol this client speaks).
-    if (socket.readyState === OPEN) socket.close(1002, 'session subprotocol not selected');
+    if (socket.readyState === OPEN) this.closeSocket(socket, 1002, 'session subprotocol not selected');
   }
 
   /** Session mode: the session closes the current connection (a protocol error, or the client closing). */
@@ -396,14 +402,14 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     const socket = this.current;
     if (socket === null || socket.readyState !== OPEN) return;
     const app = this.appClose;
-    if (app !== null && app.code !== undefined) socket.close(app.code, app.reason ?? '');
-    else socket.close(code, reason);
+    if (app !== null && app.code !== undefined) this.closeSocket(socket, app.code, app.reason ?? '');
+    else this.closeSocket(socket, code, reason);
   }
 
   private onHookFailure(socket: S, err: unknown): void {
     if (socket !== this.current) return;
     this.host.error(new ReconnectError('WS_ERR_ON_CONNECT', 'The onConnect hook failed', { cause: err }));
-    if (socket.readyState === OPEN) socket.close(1011, 'onConnect failed');
+    if (socket.readyState === OPEN) this.closeSocket(socket, 1011, 'onConnect failed');
     else this.host.abort(socket);
   }
 
@@ -436,6 +442,11 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     this.queue.rejectAll(new ReconnectError('WS_ERR_CLOSED', `The client stopped (close code ${code})`));
     this.session?.close(this.stopError ?? new SessionError('WS_SESSION_CLOSED', `The client stopped (close code ${code})`));
     this.host.closed(code, reason, false);
+  }
+
+  private closeSocket(socket: S, code: number | undefined, reason: string | undefined): void {
+    if (this.host.closeSocket !== undefined) this.host.closeSocket(socket, code, reason);
+    else socket.close(code, reason);
   }
 
   private clearTimer(): void {
