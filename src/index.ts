@@ -3,7 +3,7 @@
  *
  * Module shape, as `ws`: the default export (and, through cjs/index.cjs, `require('ws6455')`) is the
  * {@link WebSocket} class, which carries every named value export as a static property.
- * @packageDocumentation
+ * @module ws6455
  */
 import { WebSocket as WebSocketClass } from './node/socket/websocket.js';
 import { DEFAULT_ITERATOR_HIGH_WATER_MARK, DEFAULT_ITERATOR_MAX_BYTES } from './node/socket/iterate.js';
@@ -83,25 +83,36 @@ export {
  * package.json's `sideEffects`).
  */
 const statics = {
+  /** `ws`'s older name for {@link WebSocketServer}. */
   Server: WebSocketServer,
+  /** The named export {@link WebSocketServer}. */
   WebSocketServer,
+  /** The named export {@link createWebSocketStream}. */
   createWebSocketStream,
   DEFAULT_ITERATOR_HIGH_WATER_MARK,
   DEFAULT_ITERATOR_MAX_BYTES,
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_HEARTBEAT_INTERVAL,
   DEFAULT_HEARTBEAT_TIMEOUT,
+  /** The named export {@link MemoryBudget}. */
   MemoryBudget,
   DEFAULT_BUDGET_CHECK_INTERVAL,
+  /** The named export {@link renderPrometheus}. */
   renderPrometheus,
   PROMETHEUS_CONTENT_TYPE,
   DIAGNOSTICS_CHANNELS,
   DEFAULT_DRAIN_DEADLINE,
+  /** The named export {@link WsEvent}. */
   WsEvent,
+  /** The named export {@link WsMessageEvent}. */
   WsMessageEvent,
+  /** The named export {@link WsCloseEvent}. */
   WsCloseEvent,
+  /** The named export {@link WsErrorEvent}. */
   WsErrorEvent,
+  /** The named export {@link WebSocketError}. */
   WebSocketError,
+  /** The named export {@link ProtocolError}. */
   ProtocolError,
   Session,
   MemorySessionStore,
@@ -119,13 +130,19 @@ type StaticsComplete<Missing extends never> = Missing;
 type CheckStatics = StaticsComplete<Exclude<keyof typeof self, keyof typeof statics | 'WebSocket' | 'default'>>;
 
 /** The type of the {@link WebSocket} class value: the class, its statics, and itself as `WebSocket`. */
-type WebSocketModule = typeof WebSocketClass & typeof statics & { readonly WebSocket: WebSocketModule };
+type WebSocketModule = typeof WebSocketClass &
+  typeof statics & {
+    /** The class itself (`WebSocket.WebSocket === WebSocket`), as in `ws`. */
+    readonly WebSocket: WebSocketModule;
+  };
 
 /**
  * A WebSocket connection, for both roles (see the class in `node/socket/websocket.ts`). The very same
  * class value also carries `Server`, `WebSocketServer`, `WebSocket`, `createWebSocketStream` and
  * every other named value export as statics, so code written for `ws`
  * (`const WebSocket = require('ws')`, `new WebSocket.Server(...)`) runs unchanged.
+ *
+ * @class
  */
 export const WebSocket = WebSocketClass as WebSocketModule;
 /** A WebSocket connection (the instance type of the {@link WebSocket} class). */

@@ -114,7 +114,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'node/client': ['core', 'deflate', 'node/io', 'node/ops'],
   'node/socket': ['core', 'deflate', 'node/io', 'node/ops', 'node/client'],
   'node/server': ['core', 'deflate', 'session', 'node/io', 'node/ops', 'node/socket'],
-  hub: ['core', 'deflate', 'node/io', 'node/ops', 'node/socket'],
+  hub: ['core', 'deflate', 'session', 'node/io', 'node/ops', 'node/socket', 'node/server'],
   cluster: ['core', 'hub', 'node/io', 'node/ops'],
   reconnect: ['core', 'session', 'node/socket', 'node/client'],
   router: ['core'],

@@ -39,14 +39,21 @@ const SUBPATHS: Record<string, string[]> = {
 };
 
 /**
- * The text of a declaration file plus the shared declaration chunks it imports (the build
- * splits declarations used by several entry points into common files).
+ * The text of a declaration file plus the declaration files it imports, transitively: the ES
+ * module entries' declarations re-export the CommonJS ones (`from './index.cjs'` is
+ * dist/index.d.cts), and the build splits declarations used by several entry points into common
+ * files.
  */
 function typesOf(path: string): string {
-  const text = readFileSync(new URL(path.replace('./', ''), root), 'utf8');
-  const chunks = [...text.matchAll(/from '\.\/([^']+)\.c?js'/g)].map((m) => m[1] as string);
-  const ext = path.endsWith('.d.cts') ? '.d.cts' : '.d.ts';
-  return [text, ...chunks.map((c) => readFileSync(new URL(`dist/${c}${ext}`, root), 'utf8'))].join('\n');
+  const seen = new Set<string>();
+  const read = (file: string): string[] => {
+    if (seen.has(file)) return [];
+    seen.add(file);
+    const text = readFileSync(new URL(file, root), 'utf8');
+    const imported = [...text.matchAll(/from '\.\/([^']+)\.(c?)js'/g)].map((m) => `dist/${m[1] as string}.d.${m[2] as string}ts`);
+    return [text, ...imported.flatMap(read)];
+  };
+  return read(path.replace('./', '')).join('\n');
 }
 
 function run(args: string[]): string {
@@ -222,18 +229,21 @@ describe('module shape, as ws', () => {
     expect(ours.count).toBeGreaterThanOrEqual(EXPECTED.length);
   });
 
-  it('loaded both ways in one process: ws has one class, ws6455 one per format (documented)', () => {
-    // ws's ES module wrapper re-exports its CommonJS build; ws6455 ships two builds (README,
-    // "Module shape"), so a process that both imports and requires it holds two copies.
-    const script = (pkg: string): string =>
+  it('loaded both ways in one process: one class, as in ws', () => {
+    // The ES module entries re-export the CommonJS build (scripts/esm-entries.mjs), as ws's ES
+    // module wrapper re-exports its CommonJS code: a process that both imports and requires the
+    // package holds one copy of it (one WebSocket class, one zlib limiter), subpaths included.
+    const script = (pkg: string, subpath: string, name: string): string =>
       [
         "import { createRequire } from 'node:module';",
+        "const require = createRequire(process.cwd() + '/');",
         `const esm = (await import('${pkg}')).default;`,
-        `const cjs = createRequire(process.cwd() + '/')('${pkg}');`,
-        'console.log(esm === cjs, esm.OPEN === cjs.OPEN);',
+        `const cjs = require('${pkg}');`,
+        `const sub = (await import('${subpath}')).${name} === require('${subpath}').${name};`,
+        'console.log(esm === cjs, esm.OPEN === cjs.OPEN, sub);',
       ].join('\n');
-    expect(run(['--input-type=module', '-e', script('ws')])).toBe('true true');
-    expect(run(['--input-type=module', '-e', script('ws6455')])).toBe('false true');
+    expect(run(['--input-type=module', '-e', script('ws', 'ws', 'WebSocketServer')])).toBe('true true true');
+    expect(run(['--input-type=module', '-e', script('ws6455', 'ws6455/hub', 'Hub')])).toBe('true true true');
   });
 
   it('declares as side effects exactly the files that attach the statics', () => {

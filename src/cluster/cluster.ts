@@ -37,15 +37,25 @@ import { EntryWriter, Flag, Kind, ReplyStatus, forEachRecord, readHeader, validE
 
 /** Defaults of {@link ClusterOptions}. */
 export const CLUSTER_DEFAULTS = {
+  /** {@link ClusterOptions.prefix}: prefix of every key and channel. */
   prefix: 'ws6455',
+  /** {@link ClusterOptions.transport}: one Redis stream per cluster. */
   transport: 'streams',
+  /** {@link ClusterOptions.maxLen}: entries the stream keeps (trimmed approximately). */
   maxLen: 10_000,
+  /** {@link ClusterOptions.readCount}: entries read per `XREAD`. */
   readCount: 100,
+  /** {@link ClusterOptions.blockMs}: milliseconds one `XREAD` blocks. */
   blockMs: 1000,
+  /** {@link ClusterOptions.maxOutboxBytes}: bytes waiting for Redis before messages are no longer relayed (16 MiB). */
   maxOutboxBytes: 16 * 1024 * 1024,
+  /** {@link ClusterOptions.maxEntryBytes}: a batch above this is split (256 KiB). */
   maxEntryBytes: 256 * 1024,
+  /** {@link ClusterOptions.heartbeatInterval}: milliseconds between presence heartbeats. */
   heartbeatInterval: 2000,
+  /** {@link ClusterOptions.presenceTimeout}: milliseconds before a silent server's presence expires. */
   presenceTimeout: 6000,
+  /** {@link ClusterOptions.requestTimeout}: default timeout of requests, `size` and `roomNames` (ms). */
   requestTimeout: 2000,
 } as const;
 

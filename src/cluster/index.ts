@@ -8,7 +8,7 @@
  * import { Cluster } from 'ws6455/cluster';
  * ```
  *
- * @module
+ * @module ws6455/cluster
  */
 export { Cluster, CLUSTER_DEFAULTS } from './cluster.js';
 export { ClusterError, type ClusterErrorCode } from './errors.js';

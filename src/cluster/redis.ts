@@ -35,31 +35,49 @@ export interface ClusterRedis {
 
 /** What a connection made by {@link ClusterRedis.duplicate} reports. */
 export interface ConnectionEvents {
+  /** A connection error (the connection may reconnect by itself). */
   error(err: unknown): void;
+  /** The connection is (again) ready for commands. */
   ready?(): void;
 }
 
 /** The parts of a node-redis client (v4 and later) the cluster uses. */
 export interface NodeRedisClientLike {
+  /** Runs a raw command; the cluster asks for Buffer replies. */
   sendCommand(args: RedisArg[], options?: object): Promise<unknown>;
+  /** A new, unconnected client with the same settings. */
   duplicate(): NodeRedisClientLike;
+  /** Connects a duplicate. */
   connect(): Promise<unknown>;
+  /** Connection errors and readiness of a duplicate. */
   on(event: 'error' | 'ready', listener: (err: unknown) => void): unknown;
+  /** Subscribes a duplicate to a channel, messages as Buffers. */
   subscribe(channel: string, listener: (message: Buffer, channel: Buffer) => void, bufferMode: true): Promise<unknown>;
+  /** Closes a duplicate at once (node-redis v5). */
   destroy?(): void;
+  /** Closes a duplicate at once (node-redis v4). */
   disconnect?(): Promise<unknown>;
 }
 
 /** The parts of an ioredis client (v5 and later) the cluster uses. */
 export interface IoRedisClientLike {
+  /** Runs a raw command with Buffer replies. */
   callBuffer(command: string, ...args: RedisArg[]): Promise<unknown>;
+  /** A new client with the same settings (connecting unless `lazyConnect`). */
   duplicate(): IoRedisClientLike;
+  /** The connection's state: `wait`, `connecting`, `ready`, `end`, ... */
   status: string;
+  /** Connects a duplicate made with `lazyConnect`. */
   connect(): Promise<unknown>;
+  /** Listens to `error`, `ready`, `end` and `messageBuffer`. */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Listens once to `ready` or `end`. */
   once(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Removes a listener. */
   off(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Subscribes a duplicate to a channel. */
   subscribe(channel: string): Promise<unknown>;
+  /** Closes a duplicate at once. */
   disconnect(): void;
 }
 

@@ -112,8 +112,10 @@ export interface ClusterStats {
   reconnects: number;
   /** Redis errors (failed commands and connection errors) and outbox refusals. */
   errors: number;
-  /** Requests sent, answers received, requests that timed out before every server answered. */
+  /** Requests sent. */
   requests: number;
+  /** Answers received to this server's requests. */
   answers: number;
+  /** Requests that timed out before every server answered. */
   requestTimeouts: number;
 }

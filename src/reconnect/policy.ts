@@ -31,9 +31,9 @@ export interface ConnectInfo {
   attempt: number;
 }
 
-/** Default of {@link PolicyOptions.resetAfter}. */
+/** Default of the `resetAfter` option (milliseconds). */
 export const DEFAULT_RESET_AFTER = 5000;
-/** Default of {@link PolicyOptions.finalCloseCodes}: policy violation and application codes. */
+/** Default of the `finalCloseCodes` option: policy violation and application codes. */
 export const DEFAULT_FINAL_CLOSE_CODES: readonly CloseCodeRule[] = [1008, [4000, 4999]];
 
 /** Whether `code` matches one of `rules`. */

@@ -114,6 +114,21 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
+   * Sends without a promise (for the hub): `sent` on a connected session, `held` while the
+   * client is away, `full` when the resend buffer refused it, `closed` when the session is over.
+   * @internal
+   */
+  offer(data: Buffer, binary: boolean): 'sent' | 'held' | 'full' | 'closed' {
+    if (this.state.ended) return 'closed';
+    try {
+      this.state.send(data, { binary });
+    } catch {
+      return this.state.ended ? 'closed' : 'full';
+    }
+    return this.state.connected ? 'sent' : 'held';
+  }
+
+  /**
    * Ends the session: the client is told (close 4002) and will not resume it; messages not
    * acknowledged yet are rejected with `WS_SESSION_CLOSED`. The `close` event follows at once.
    */

@@ -18,7 +18,7 @@ import {
   parseOffer,
   RESUME_PREFIX,
   type ServerSession,
-  type SessionError,
+  SessionError,
   type SessionLink,
   type SessionMessage,
   type SessionOffer,
@@ -83,7 +83,7 @@ export class ServerSessions {
         resumed: (state, info) => this.connected(state, info),
         message: (state, message) => this.message(state, message),
         away: (state) => this.away(state),
-        expired: (state, info) => this.current(state)?.emit('expired', info),
+        expired: (state, info) => this.expired(state, info),
         ended: (state, err) => this.ended(state, err),
         overflow: (state, err) => this.current(state)?.emit('overflow', err),
         timer: (at) => this.arm(at),
@@ -158,6 +158,13 @@ export class ServerSessions {
     if (session === undefined) return;
     session.current = null;
     session.emit('away');
+  }
+
+  private expired(state: ServerSession, info: { unacknowledged: number }): void {
+    const session = this.current(state);
+    if (session === undefined) return;
+    session.emit('expired', info);
+    this.closed(session, new SessionError('WS_SESSION_EXPIRED', 'The session expired'));
   }
 
   private ended(state: ServerSession, err: SessionError): void {

@@ -4,7 +4,12 @@ import { closedCleanly } from '../io/internals.js';
 import type { WebSocket } from './websocket.js';
 
 /** A WHATWG listener: a function, or an object with `handleEvent` (as `ws` and the DOM accept). */
-export type WsEventListener = ((event: never) => void) | { handleEvent(event: never): void };
+export type WsEventListener =
+  | ((event: never) => void)
+  | {
+      /** Called with the event, `this` being the object. */
+      handleEvent(event: never): void;
+    };
 
 interface ListenerEntry {
   type: string;

@@ -112,6 +112,7 @@ export class WebSocket extends EventEmitter {
     return this.binaryTypeValue;
   }
 
+  /** Changes how binary messages are delivered from the next message on; other values are ignored. */
   set binaryType(type: BinaryType) {
     if (!BINARY_TYPES.includes(type)) return;
     this.binaryTypeValue = type;

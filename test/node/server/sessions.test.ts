@@ -9,8 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESSION_PROTOCOL, Session, SessionError, WebSocket, WebSocketServer, type ServerOptions } from '../../../src/index.js';
-import type { SessionConnection } from '../../../src/session/channel.js';
-import { SessionClient } from '../../../src/session/client.js';
+import { SessionTestClient as Client, until } from './session-client.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -24,76 +23,6 @@ async function serve(options: Omit<ServerOptions, 'port'>): Promise<{ wss: WebSo
   return { wss, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` };
 }
 
-function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(poll, 2);
-    };
-    poll();
-  });
-}
-
-/** A SessionClient on real WebSockets, dialled by hand (connect() once per call). */
-class Client {
-  readonly received: string[] = [];
-  readonly resets: string[] = [];
-  ready: Array<{ id: string; resumed: boolean }> = [];
-  socket: WebSocket | null = null;
-  readonly session: SessionClient;
-  private conn: SessionConnection | null = null;
-
-  constructor(readonly url: string) {
-    this.session = new SessionClient({
-      ackDelay: 5,
-      handler: {
-        message: (m) => this.received.push(typeof m.data === 'string' ? m.data : Buffer.from(m.data).toString()),
-        ready: (info) => this.ready.push(info),
-        reset: (err) => this.resets.push(err.code),
-        timer: (at) => setTimeout(() => this.session.tick(), Math.max(0, at - Date.now())).unref(),
-      },
-    });
-  }
-
-  /** Opens a connection offering the session; resolves with the WebSocket once open. */
-  async connect(): Promise<WebSocket> {
-    const ws = new WebSocket(this.url, this.session.offer());
-    this.socket = ws;
-    cleanups.push(() => ws.terminate());
-    ws.on('error', () => {});
-    ws.on('message', (data, isBinary) => this.conn?.receive(data as Buffer, isBinary));
-    ws.on('close', () => {
-      this.conn?.closed();
-      this.conn = null;
-    });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => {
-        // At once: the server's welcome may be emitted in the same tick as `open`.
-        this.conn = this.session.connect({ send: (d, b) => ws.send(d, { binary: b }), close: (c, r) => ws.close(c, r) });
-        resolve();
-      });
-      ws.once('close', (code) => reject(new Error(`closed ${code} before open`)));
-    });
-    return ws;
-  }
-
-  /** Forgets the connection on this side only, as after a network switch the server has not noticed. */
-  drop(): void {
-    this.conn?.closed();
-    this.conn = null;
-  }
-
-  /** Terminates the connection and waits for both ends to see it. */
-  async cut(): Promise<void> {
-    const ws = this.socket;
-    if (ws === null) return;
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    ws.terminate();
-    await closed;
-  }
-}
 
 describe('WebSocketServer sessions option', () => {
   it('emits session (not connection) for a session client and keeps serving plain clients', async () => {
@@ -113,7 +42,7 @@ describe('WebSocketServer sessions option', () => {
       });
     });
 
-    const client = new Client(`${url}/room`);
+    const client = new Client(`${url}/room`, cleanups);
     const ws = await client.connect();
     expect(ws.protocol).toBe(SESSION_PROTOCOL);
     client.session.send('hello');
@@ -170,7 +99,7 @@ describe('WebSocketServer sessions option', () => {
       s.on('resumed', (info) => log.push(`resumed ${info.restored} ${info.replaced}`));
       s.on('message', (d) => log.push(`message ${String(d)}`));
     });
-    const client = new Client(url);
+    const client = new Client(url, cleanups);
     await client.connect();
     await until(() => sessions.length === 1 && client.ready.length === 1, 'the session');
     const session = sessions[0] as Session;
@@ -208,7 +137,7 @@ describe('WebSocketServer sessions option', () => {
     const { wss, url } = await serve({ sessions: true, verifyClient: () => allow });
     const sessions: Session[] = [];
     wss.on('session', (s: Session) => sessions.push(s));
-    const client = new Client(url);
+    const client = new Client(url, cleanups);
     await client.connect();
     await until(() => client.ready.length === 1, 'the session');
     await client.cut();
@@ -230,7 +159,7 @@ describe('WebSocketServer sessions option', () => {
       sessions.push(s);
       s.on('resumed', (info) => resumed.push(info));
     });
-    const client = new Client(url);
+    const client = new Client(url, cleanups);
     const first = await client.connect();
     await until(() => client.ready.length === 1, 'the session');
     const firstClosed = new Promise<number>((resolve) => first.once('close', (code) => resolve(code)));
@@ -248,7 +177,7 @@ describe('WebSocketServer sessions option', () => {
     const { wss, url } = await serve({ sessions: true });
     const sessions: Session[] = [];
     wss.on('session', (s: Session) => sessions.push(s));
-    const client = new Client(url);
+    const client = new Client(url, cleanups);
     await client.connect();
     await until(() => client.ready.length === 1, 'the session');
     await client.cut();
@@ -258,7 +187,7 @@ describe('WebSocketServer sessions option', () => {
     await client.cut();
 
     // A replay of the first token (say, taken from a log) starts nothing on the old session.
-    const thief = new Client(url);
+    const thief = new Client(url, cleanups);
     thief.session.offer(); // its own offer is a new session; the socket sends the stale one
     const ws = new WebSocket(url, stale);
     cleanups.push(() => ws.terminate());
@@ -283,7 +212,7 @@ describe('WebSocketServer sessions option', () => {
       sessions.push(s);
       s.on('close', (err) => closes.push(err.code));
     });
-    const client = new Client(url);
+    const client = new Client(url, cleanups);
     const ws = await client.connect();
     await until(() => client.ready.length === 1, 'the session');
     await client.cut();
