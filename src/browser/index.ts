@@ -5,7 +5,7 @@
  * same protocol code as the server's and the Node client's), and the JSON router. ES module
  * only.
  *
- * @packageDocumentation
+ * @module ws6455/browser
  */
 export { ReconnectingWebSocket } from './reconnecting-websocket.js';
 export type {
