@@ -40,11 +40,12 @@ export default {
     'WebSocketModule',
     // src/router/peer.ts: what a RouterPeer needs from its Router.
     'Dispatcher',
-    // src/session/awaitable.ts: `T | PromiseLike<T>`, in SessionStore's signatures (a store may answer either way).
-    'Awaitable',
   ],
   sort: ['kind', 'instance-first', 'alphabetical-ignoring-documents'],
   githubPages: false,
+  // No "Defined in" links: they need a public repository URL (a git remote TypeDoc recognises),
+  // and a clone from a local path or a CI checkout has none, which TypeDoc warns about.
+  disableSources: true,
   hideGenerator: true,
   validation: {
     notExported: true,

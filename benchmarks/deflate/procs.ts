@@ -142,7 +142,8 @@ interface ReadyMessage {
   addons?: { bufferutil: boolean; utf8Validate: boolean };
 }
 
-function startChild(label: string, argv: string[], cpu: number, cwd: string, env: Record<string, string> = {}): Promise<{ child: Child; ready: ReadyMessage }> {
+/** Starts a child pinned to `cpu` and resolves once it sent `{ type: 'ready' }` (also used by benchmarks/http2.ts). */
+export function startChild(label: string, argv: string[], cpu: number, cwd: string, env: Record<string, string> = {}): Promise<{ child: Child; ready: ReadyMessage }> {
   const [cmd, ...args] = pinnedCommand(argv, cpu);
   const proc = spawn(cmd as string, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const child = new Child(label, proc);

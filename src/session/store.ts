@@ -68,16 +68,16 @@ export type ClaimResult =
   | {
       /** Claimed. */
       ok: true;
-      /** The owner now holding the session. */
+      /** The owner now holding the session (the caller). */
       owner: string;
-      /** The record, unless the caller's copy was current (`null`). */
+      /** The stored record, or null when the caller's copy was current. */
       record: SessionRecord | null;
     }
   /** Refused. */
   | {
       /** Refused. */
       ok: false;
-      /** Why: no such session, expired, or a secret that is no longer valid. */
+      /** Why: no such session, its resume window passed, or the secret was not current. */
       reason: 'unknown' | 'expired' | 'stale';
     };
 

@@ -33,7 +33,7 @@ export interface SessionEvents {
     info: {
       /** The session was loaded from the store (another server held it). */
       restored: boolean;
-      /** A connection was still attached to the session and was closed. */
+      /** A connection was still attached and was closed. */
       replaced: boolean;
     },
   ];
@@ -42,7 +42,7 @@ export interface SessionEvents {
   /** The session stayed away longer than `resumeWindow`; unacknowledged messages were dropped. */
   expired: [
     info: {
-      /** Messages for the client that were never acknowledged (dropped with the session). */
+      /** Messages sent to the client that it had not acknowledged (dropped with the session). */
       unacknowledged: number;
     },
   ];
