@@ -123,10 +123,10 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** Rooms that run in browsers too: no Node built-in behind an import. */
-const NODE_FREE = ['session', 'browser'];
+const NODE_FREE = ['session', 'browser', 'router'];
 
 /** The modules of other rooms that a browser build reuses: the same rule, and their imports too. */
-const NODE_FREE_MODULES = ['reconnect/policy', 'reconnect/backoff', 'reconnect/send-queue', 'reconnect/errors'];
+const NODE_FREE_MODULES = ['reconnect/policy', 'reconnect/backoff', 'reconnect/send-queue', 'reconnect/errors', 'reconnect/session-mode'];
 
 describe('architecture (imports run one way)', () => {
   const modules = graph();

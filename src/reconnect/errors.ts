@@ -9,7 +9,9 @@ export type ReconnectErrorCode =
   /** No pong arrived within the heartbeat timeout. */
   | 'WS_ERR_HEARTBEAT_TIMEOUT'
   /** The `onConnect` hook threw or rejected. */
-  | 'WS_ERR_ON_CONNECT';
+  | 'WS_ERR_ON_CONNECT'
+  /** A browser reported an error on a connection (browsers give no detail); a `close` follows. */
+  | 'WS_ERR_CONNECTION';
 
 /** An error of the reconnecting client, with a stable `code`. */
 export class ReconnectError extends Error {

@@ -1,6 +1,6 @@
 /**
  * `ws6455/reconnect`: a WebSocket client that reconnects with backoff and queues sends while
- * disconnected.
+ * disconnected, or, in session mode, resumes a session so that messages arrive exactly once.
  *
  * @module ws6455/reconnect
  */
@@ -12,5 +12,7 @@ export type { BackoffOptions } from './backoff.js';
 export { DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES } from './send-queue.js';
 export type { QueuePolicy, SendQueueOptions } from './send-queue.js';
 export type { HeartbeatOptions } from './heartbeat.js';
+export type { MessageInfo, RejectedSend, SessionInfo, SessionModeOptions } from './session-mode.js';
+export type { DataPathOptions } from '../session/index.js';
 export { ReconnectError } from './errors.js';
 export type { ReconnectErrorCode } from './errors.js';

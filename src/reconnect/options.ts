@@ -8,8 +8,10 @@ import type { ClientOptions } from '../node/client/options.js';
 import type { BinaryType, WebSocket } from '../node/socket/websocket.js';
 import type { BackoffOptions } from './backoff.js';
 import type { HeartbeatOptions } from './heartbeat.js';
+import type { SessionError } from '../session/index.js';
 import type { CloseCodeRule, ConnectInfo } from './policy.js';
 import type { SendQueueOptions } from './send-queue.js';
+import type { MessageInfo, RejectedSend, SessionInfo, SessionModeOptions } from './session-mode.js';
 
 export { DEFAULT_FINAL_CLOSE_CODES, DEFAULT_RESET_AFTER, matchesCloseCode } from './policy.js';
 export type { CloseCodeRule, ConnectInfo } from './policy.js';
@@ -41,6 +43,13 @@ export interface ReconnectOptions extends ClientOptions, BackoffOptions {
    * closed with 1011 and the client reconnects with backoff.
    */
   onConnect?: (socket: WebSocket, info: ConnectInfo) => void | Promise<void>;
+  /**
+   * Session mode (default off): offer the resumable-session subprotocol on every connection,
+   * resume the session after a disconnection, and resolve `send()` only once the server
+   * acknowledged the message; `true` for the defaults, or the resend buffer's bounds and the
+   * acknowledgement timing. Excludes `onConnect`, `queue` and `protocols` (RangeError).
+   */
+  session?: boolean | SessionModeOptions;
 }
 
 /** Options of `ReconnectingWebSocket.send`. */
@@ -61,8 +70,20 @@ export interface ReconnectingEvents {
   reconnecting: [attempt: number, delay: number];
   /** A connection closed; `willReconnect` is `false` once the client has stopped for good. */
   close: [code: number, reason: string, willReconnect: boolean];
-  /** A message from the current connection. */
-  message: [data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean];
+  /**
+   * A message from the current connection; in session mode a message of the session, once and
+   * in order, with `info` (text as a Buffer, binary per `binaryType`).
+   */
+  message: [data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean, info?: MessageInfo];
+  /** Session mode: the session is established on a new connection (before `open`). */
+  session: [info: SessionInfo];
+  /**
+   * Session mode: the session could not be resumed (`WS_SESSION_UNKNOWN`, `_EXPIRED`,
+   * `_STALE_TOKEN`) or was lost (`WS_SESSION_ENDED`, `_REPLACED`, `_OVERFLOW`, a protocol
+   * error); a new session starts. `rejected` are the sends it failed, in order (their promises
+   * rejected with `err`): each may or may not have reached the server.
+   */
+  reset: [err: SessionError, rejected: readonly RejectedSend[]];
   /** A connection or handshake error (emitted only when listened to). */
   error: [err: Error];
 }
@@ -81,6 +102,7 @@ export function splitReconnectOptions(options: ReconnectOptions): {
     heartbeat,
     binaryType,
     onConnect,
+    session,
     minDelay,
     maxDelay,
     factor,
@@ -88,7 +110,7 @@ export function splitReconnectOptions(options: ReconnectOptions): {
     ...client
   } = options;
   return {
-    own: { protocols, maxAttempts, resetAfter, finalCloseCodes, queue, heartbeat, binaryType, onConnect, minDelay, maxDelay, factor, random },
+    own: { protocols, maxAttempts, resetAfter, finalCloseCodes, queue, heartbeat, binaryType, onConnect, session, minDelay, maxDelay, factor, random },
     client,
   };
 }

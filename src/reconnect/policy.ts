@@ -3,14 +3,22 @@
  * attempts, the bounded queue of sends made while disconnected, the `onConnect` hook, and the
  * rules for when to stop (an application close, a final close code, too many attempts). It
  * drives connections only through a {@link PolicyHost}, so that the Node client
- * (reconnecting-websocket.ts, on our WebSocket) and a browser client (on the browser's own
- * WebSocket) share one implementation.
+ * (reconnecting-websocket.ts, on our WebSocket) and the browser client (src/browser, on the
+ * browser's own WebSocket) share one implementation.
+ *
+ * In session mode (the `session` option) the policy also drives a {@link SessionMode}: every
+ * dial offers the session's subprotocols, every connection that opens is handed to it, and a
+ * connection counts as open (`opened`, readyState OPEN) only once the server welcomed the
+ * session on it. Sends then bypass the queue: the session's resend buffer holds them until
+ * the server acknowledges them, across connections.
  *
  * @module
  */
+import { SessionError, type SessionMessage } from '../session/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ReconnectError } from './errors.js';
 import { type QueuedMessage, SendQueue, type SendQueueOptions } from './send-queue.js';
+import { type RejectedSend, type SessionInfo, SessionMode, type SessionModeOptions } from './session-mode.js';
 
 /** A close code, or an inclusive range `[from, to]` of close codes. */
 export type CloseCodeRule = number | readonly [number, number];
@@ -45,6 +53,13 @@ export interface PolicyOptions<S> extends BackoffOptions {
   queue?: SendQueueOptions;
   /** Runs on every connection before the queue is flushed (see ReconnectOptions.onConnect). */
   onConnect?: (socket: S, info: ConnectInfo) => void | Promise<void>;
+  /** Subprotocols offered on every connection (not in session mode). */
+  protocols?: readonly string[];
+  /**
+   * Session mode: `true` or the session's bounds. Requires a host with {@link PolicyHost.session};
+   * excludes `onConnect`, `queue` and `protocols` (RangeError).
+   */
+  session?: boolean | SessionModeOptions;
 }
 
 /** The readyState values of a WebSocket, which the policy reads from its sockets. */
@@ -55,20 +70,45 @@ const CONNECTING = 0;
 export interface PolicySocket {
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   readonly readyState: number;
+  /** The subprotocol the server selected ('' for none), read once the connection is open. */
+  readonly protocol: string;
   /** Starts the close handshake. */
   close(code?: number, reason?: string): void;
+}
+
+/** What the policy needs of its platform in session mode. */
+export interface PolicySessionHost<S> {
+  /** Writes one WebSocket message on an open connection: binary, or text (a string, or UTF-8 bytes). */
+  write(socket: S, data: string | Uint8Array, binary: boolean): void;
+  /** A message from the server, once and in order. */
+  message(message: SessionMessage): void;
+  /** The session is established on the current connection (just before `opened`). */
+  established(info: SessionInfo): void;
+  /**
+   * The session could not be resumed or was lost; `rejected` are the sends it failed (their
+   * promises were rejected with `err`). A new session starts (on this connection when the
+   * server refused the resumption, else on the next one).
+   */
+  reset(err: SessionError, rejected: readonly RejectedSend[]): void;
 }
 
 /** What the policy needs of its platform. */
 export interface PolicyHost<S extends PolicySocket, M> {
   /**
-   * Opens a connection and wires its events to {@link ReconnectPolicy.socketOpened} and
-   * {@link ReconnectPolicy.socketClosed}. May throw (an invalid URL): the first time, the error
-   * reaches the caller; later, it counts as a failed attempt.
+   * Opens a connection offering `protocols` and wires its events to
+   * {@link ReconnectPolicy.socketOpened}, {@link ReconnectPolicy.socketClosed} and (session
+   * mode) {@link ReconnectPolicy.socketMessage}. May throw (an invalid URL): the first time, the
+   * error reaches the caller; later, it counts as a failed attempt.
    */
-  connect(): S;
+  connect(protocols: readonly string[]): S;
   /** Gives up on a connection at once (Node: `terminate()`; a browser: `close()`). */
   abort(socket: S): void;
+  /**
+   * Starts the close handshake of an open connection with a code of the policy's (1002, 1011,
+   * a session's code) or the application's; a platform that cannot send some codes (browsers
+   * send only 1000 and 3000-4999) maps them. Default: `socket.close(code, reason)`.
+   */
+  closeSocket?(socket: S, code: number | undefined, reason: string | undefined): void;
   /** Hands a message to an open connection; `done` says when it was written, or why not. */
   deliver(socket: S, message: M, done: (err?: Error | null) => void): void;
   /** Starts liveness checks of an open connection; returns what stops them. */
@@ -78,6 +118,8 @@ export interface PolicyHost<S extends PolicySocket, M> {
   reconnecting(attempt: number, delay: number): void;
   closed(code: number, reason: string, willReconnect: boolean): void;
   error(err: Error): void;
+  /** Session mode's needs; without them the `session` option is refused. */
+  readonly session?: PolicySessionHost<S>;
 }
 
 /** The reconnect state machine; see the module comment. */
@@ -95,13 +137,50 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
   private stopping = false;
   /** A reason of ours for the close being reported (e.g. a heartbeat timeout). */
   private closeNote: string | null = null;
+  private readonly protocols: readonly string[];
+  /** Session mode, or `null`. */
+  private readonly session: SessionMode | null = null;
+  /** Session mode: whether the connection waiting for its welcome is a reconnection. */
+  private welcomeReconnect = false;
+  /** Session mode: the application's close code and reason, used when the session closes the connection. */
+  private appClose: { code: number | undefined; reason: string | undefined } | null = null;
+  /** Why the client stopped, when not for a close code (session mode rejects pending sends with it). */
+  private stopError: SessionError | null = null;
 
-  /** @throws RangeError on invalid backoff or queue settings */
+  /** @throws RangeError on invalid backoff, queue or session settings, or options session mode excludes */
   constructor(host: PolicyHost<S, M>, options: PolicyOptions<S>) {
     this.host = host;
     this.options = options;
     this.backoff = new Backoff(options);
     this.queue = new SendQueue(options.queue);
+    this.protocols = options.protocols ?? [];
+    const session = options.session;
+    if (session !== undefined && session !== false) {
+      // A raw send on the socket would break the session framing, and the session's resend
+      // buffer replaces the queue: say so rather than ignore the option.
+      if (options.onConnect !== undefined) throw new RangeError('onConnect does not apply in session mode (use the reset event to set up a new session)');
+      if (options.queue !== undefined) throw new RangeError('queue does not apply in session mode (bound the resend buffer with session.maxMessages and session.maxBytes)');
+      if (this.protocols.length > 0) throw new RangeError('protocols do not apply in session mode (the session subprotocol is offered)');
+      const hooks = host.session;
+      if (hooks === undefined) throw new RangeError('This client has no session mode');
+      this.session = new SessionMode(session === true ? {} : session, {
+        write: (data, binary) => {
+          const socket = this.current;
+          // A connection going away drops the write: the session resends what was not acknowledged.
+          if (socket !== null && socket.readyState === OPEN) hooks.write(socket, data, binary);
+        },
+        close: (code, reason) => this.closeCurrent(code, reason),
+        ready: (info) => this.established(hooks, info),
+        message: (m) => hooks.message(m),
+        reset: (err, rejected) => hooks.reset(err, rejected),
+        error: (err) => this.host.error(err),
+      });
+    }
+  }
+
+  /** The session layer in session mode, else `null`. */
+  get sessionMode(): SessionMode | null {
+    return this.session;
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
@@ -153,8 +232,19 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
   }
 
   /**
+   * Session mode: sends through the session (see {@link SessionMode.send}): resolves when the
+   * server acknowledged the message.
+   */
+  sendInSession(data: string | Uint8Array, binary: boolean): Promise<void> {
+    if (this.session === null) return Promise.reject(new RangeError('Not in session mode'));
+    return this.session.send(data, binary);
+  }
+
+  /**
    * Stops for good: cancels a pending reconnection, rejects queued sends (`WS_ERR_CLOSED`) and
    * closes the current connection with `code` and `reason` (already validated by the caller).
+   * In session mode the session ends too: the server is told (when connected) and unacknowledged
+   * sends are rejected (`WS_SESSION_CLOSED`).
    */
   close(code?: number, reason?: string): void {
     if (this.state === 3 || this.stopping) return;
@@ -162,12 +252,16 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     this.state = 2;
     this.queue.rejectAll(new ReconnectError('WS_ERR_CLOSED', 'The client was closed'));
     this.clearTimer();
+    if (this.session !== null) {
+      this.appClose = { code, reason };
+      this.session.close(new SessionError('WS_SESSION_CLOSED', 'The client was closed'));
+    }
     const socket = this.current;
     if (socket === null) {
       this.finish(code ?? 1005, reason ?? '');
       return;
     }
-    if (socket.readyState === OPEN) socket.close(code, reason);
+    if (socket.readyState === OPEN) this.closeSocket(socket, code, reason);
     else if (socket.readyState === CONNECTING) this.host.abort(socket);
     // CLOSING: its close event finishes the client.
   }
@@ -185,6 +279,13 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     if (watch !== undefined) this.stopWatch = watch.call(this.host, socket, () => this.onDead(socket));
     const info: ConnectInfo = { reconnect: this.everOpened, attempt: this.backoff.attempt };
     this.everOpened = true;
+    if (this.session !== null) {
+      // At once: the server's welcome may arrive in the same tick as the open event.
+      const refusal = this.session.connect(socket.protocol);
+      if (refusal !== null) this.unsupported(socket, refusal);
+      else this.welcomeReconnect = info.reconnect;
+      return;
+    }
     const hook = this.options.onConnect;
     if (hook === undefined) {
       this.ready(socket, info.reconnect);
@@ -207,9 +308,15 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     }
   }
 
+  /** The host reports (session mode): a message arrived on `socket`. */
+  socketMessage(socket: S, data: string | Uint8Array, binary: boolean): void {
+    if (socket === this.current) this.session?.receive(data, binary);
+  }
+
   /** The host reports: `socket` closed with `code` and `reason`. */
   socketClosed(socket: S, code: number, wireReason: string): void {
     if (socket !== this.current) return;
+    this.session?.disconnected();
     this.current = null;
     this.stopWatch?.();
     this.stopWatch = null;
@@ -218,7 +325,11 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     const openedAt = this.openedAt;
     this.openedAt = null;
     if (this.stopping) {
-      this.finish(code, reason);
+      // Session mode: the server closes on the session's end message too, so either close
+      // frame may be the one reported; the application's own code is what it asked for.
+      const app = this.appClose;
+      if (app !== null && app.code !== undefined) this.finish(app.code, app.reason ?? '');
+      else this.finish(code, reason);
       return;
     }
     if (openedAt !== null && matchesCloseCode(code, this.options.finalCloseCodes ?? DEFAULT_FINAL_CLOSE_CODES)) {
@@ -236,7 +347,7 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     let socket: S;
     try {
       this.current = null;
-      socket = this.host.connect();
+      socket = this.host.connect(this.session === null ? this.protocols : this.session.offer());
     } catch (err) {
       if (first) throw err;
       this.host.error(err as Error);
@@ -262,10 +373,43 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     });
   }
 
+  /** Session mode: the server welcomed the session on the current connection. */
+  private established(hooks: PolicySessionHost<S>, info: SessionInfo): void {
+    const socket = this.current;
+    if (socket === null || socket.readyState !== OPEN || this.stopping) return;
+    hooks.established(info);
+    this.ready(socket, this.welcomeReconnect);
+  }
+
+  /**
+   * Session mode: the server did not select the session subprotocol. Reconnecting would only
+   * repeat it, and a plain connection would silently lose the guarantees asked for: the client
+   * stops, and pending sends are rejected with `err` (`WS_SESSION_UNSUPPORTED`).
+   */
+  private unsupported(socket: S, err: SessionError): void {
+    this.stopping = true;
+    this.state = 2;
+    this.stopError = err;
+    this.clearTimer();
+    this.host.error(err);
+    // RFC 6455 §7.4.1: 1002, the endpoint ends the connection because of a protocol error (the
+    // handshake did not set up the protocol this client speaks).
+    if (socket.readyState === OPEN) this.closeSocket(socket, 1002, 'session subprotocol not selected');
+  }
+
+  /** Session mode: the session closes the current connection (a protocol error, or the client closing). */
+  private closeCurrent(code: number, reason: string): void {
+    const socket = this.current;
+    if (socket === null || socket.readyState !== OPEN) return;
+    const app = this.appClose;
+    if (app !== null && app.code !== undefined) this.closeSocket(socket, app.code, app.reason ?? '');
+    else this.closeSocket(socket, code, reason);
+  }
+
   private onHookFailure(socket: S, err: unknown): void {
     if (socket !== this.current) return;
     this.host.error(new ReconnectError('WS_ERR_ON_CONNECT', 'The onConnect hook failed', { cause: err }));
-    if (socket.readyState === OPEN) socket.close(1011, 'onConnect failed');
+    if (socket.readyState === OPEN) this.closeSocket(socket, 1011, 'onConnect failed');
     else this.host.abort(socket);
   }
 
@@ -296,7 +440,13 @@ export class ReconnectPolicy<S extends PolicySocket, M> {
     this.clearTimer();
     this.state = 3;
     this.queue.rejectAll(new ReconnectError('WS_ERR_CLOSED', `The client stopped (close code ${code})`));
+    this.session?.close(this.stopError ?? new SessionError('WS_SESSION_CLOSED', `The client stopped (close code ${code})`));
     this.host.closed(code, reason, false);
+  }
+
+  private closeSocket(socket: S, code: number | undefined, reason: string | undefined): void {
+    if (this.host.closeSocket !== undefined) this.host.closeSocket(socket, code, reason);
+    else socket.close(code, reason);
   }
 
   private clearTimer(): void {

@@ -1,18 +1,21 @@
 /**
  * A client that survives disconnections, on Node: our WebSocket under the platform-free
- * reconnect policy (policy.ts: backoff, bounded send queue, `onConnect`, when to stop), with
- * Node's EventEmitter for the application and a ping-based heartbeat.
+ * reconnect policy (policy.ts: backoff, bounded send queue, `onConnect`, when to stop, and the
+ * session mode), with Node's EventEmitter for the application and a ping-based heartbeat.
  *
  * @module
  */
 import { EventEmitter } from 'node:events';
 import { encodeClosePayload } from '../core/close.js';
+import { binaryMessage } from '../node/socket/binary.js';
 import { type SendData, toPayload } from '../node/socket/send-data.js';
-import { WebSocket } from '../node/socket/websocket.js';
+import { type BinaryType, WebSocket } from '../node/socket/websocket.js';
 import type { ClientOptions } from '../node/client/options.js';
+import type { SessionError, SessionMessage } from '../session/index.js';
 import { Heartbeat } from './heartbeat.js';
 import { splitReconnectOptions, type ReconnectOptions, type ReconnectSendOptions, type ReconnectingEvents } from './options.js';
-import { type PolicyHost, ReconnectPolicy } from './policy.js';
+import { type PolicyHost, type PolicySessionHost, ReconnectPolicy } from './policy.js';
+import type { RejectedSend, SessionInfo } from './session-mode.js';
 
 /** A message waiting for a connection. */
 interface Outgoing {
@@ -23,11 +26,15 @@ interface Outgoing {
 
 /**
  * A reconnecting WebSocket client. `readyState` is `CONNECTING` (0) while dialing, waiting to
- * redial or running `onConnect`; `OPEN` (1) when sends go straight to the socket; `CLOSING` (2)
- * after `close()`; `CLOSED` (3) once it stopped for good.
+ * redial or running `onConnect` (session mode: until the server welcomed the session); `OPEN`
+ * (1) when sends go straight to the socket; `CLOSING` (2) after `close()`; `CLOSED` (3) once it
+ * stopped for good.
  *
  * Delivery is at most once: a message handed to a socket is never sent again, even when that
- * socket dies before the peer read it (its `send()` promise then rejects).
+ * socket dies before the peer read it (its `send()` promise then rejects). In session mode
+ * (the `session` option) it is exactly once and in order in both directions while the
+ * session lives: `send()` resolves when the server acknowledged the message, and messages are
+ * resent after a reconnection until they are.
  */
 export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
   /** The URL dialled on every attempt. */
@@ -47,10 +54,28 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
     if (own.heartbeat && !(own.heartbeat.interval > 0 && own.heartbeat.timeout > 0)) {
       throw new RangeError('Heartbeat interval and timeout must be positive');
     }
-    const host = new NodeHost(this, this.url, protocols, client, own);
-    this.policy = new ReconnectPolicy(host, own);
+    const host = new NodeHost(this, this.url, client, own);
+    this.policy = new ReconnectPolicy(host, { ...own, protocols });
     host.policy = this.policy;
     this.policy.start();
+  }
+
+  /**
+   * `true` in session mode: messages survive the connections underneath, so a connection that
+   * closes fails no pending request of a router attached to this client (`reset` does).
+   */
+  get resumable(): boolean {
+    return this.policy.sessionMode !== null;
+  }
+
+  /** Session mode: the session id (not a credential) once the server welcomed it, else `null`. */
+  get sessionId(): string | null {
+    return this.policy.sessionMode?.id ?? null;
+  }
+
+  /** Session mode: messages sent and not yet acknowledged by the server (0 otherwise). */
+  get unacknowledged(): number {
+    return this.policy.sessionMode?.unacknowledged ?? 0;
   }
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
@@ -68,14 +93,18 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
     return this.policy.attempt;
   }
 
-  /** Messages waiting in the send queue. */
+  /** Messages waiting in the send queue (session mode: not yet acknowledged). */
   get queuedMessages(): number {
-    return this.policy.queuedMessages;
+    return this.policy.sessionMode?.unacknowledged ?? this.policy.queuedMessages;
   }
 
-  /** Bytes waiting in the send queue plus bytes buffered by the current socket. */
+  /**
+   * Bytes waiting in the send queue (session mode: not yet acknowledged, strings counting
+   * UTF-16 code units) plus bytes buffered by the current socket.
+   */
   get bufferedAmount(): number {
-    return this.policy.queuedBytes + (this.policy.socket?.bufferedAmount ?? 0);
+    const held = this.policy.sessionMode?.bufferedBytes ?? this.policy.queuedBytes;
+    return held + (this.policy.socket?.bufferedAmount ?? 0);
   }
 
   /**
@@ -83,8 +112,25 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
    * the bytes were handed to a socket; rejects when the queue refuses or drops the message,
    * when the client stops, or when the socket it was handed to failed. A rejection that nobody
    * observes is not reported as unhandled.
+   *
+   * In session mode it resolves once the server acknowledged the message, and rejects with a
+   * `SessionError` when the resend buffer refuses it (`WS_SESSION_BUFFER_FULL`,
+   * `WS_SESSION_TOO_LARGE`), when the session is lost before the acknowledgement (the `reset`
+   * event's code) or when the client stops (`WS_SESSION_CLOSED`, `WS_SESSION_UNSUPPORTED`).
+   * `compress` is not used there.
    */
   send(data: SendData, options: ReconnectSendOptions = {}): Promise<void> {
+    if (this.policy.sessionMode !== null) {
+      // Strings stay strings: the session counts and frames them without encoding them first.
+      if (typeof data === 'string') return this.policy.sendInSession(data, options.binary ?? false);
+      let bytes: Buffer;
+      try {
+        bytes = toPayload(data);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.policy.sendInSession(bytes, options.binary ?? true);
+    }
     let payload: Buffer;
     try {
       payload = toPayload(data);
@@ -115,24 +161,32 @@ export class ReconnectingWebSocket extends EventEmitter<ReconnectingEvents> {
 class NodeHost implements PolicyHost<WebSocket, Outgoing> {
   /** The policy this host serves (set right after both were created). */
   policy!: ReconnectPolicy<WebSocket, Outgoing>;
+  readonly session: PolicySessionHost<WebSocket> | undefined;
 
   constructor(
     private readonly client: ReconnectingWebSocket,
     private readonly url: string,
-    private readonly protocols: string[],
     private readonly options: ClientOptions,
     private readonly own: ReturnType<typeof splitReconnectOptions>['own'],
-  ) {}
+  ) {
+    const mode = own.session;
+    this.session = mode === undefined || mode === false ? undefined : new NodeSessionHost(client, own.binaryType ?? 'nodebuffer');
+  }
 
-  connect(): WebSocket {
+  connect(protocols: readonly string[]): WebSocket {
     const policy = this.policy;
-    const ws = new WebSocket(this.url, this.protocols, this.options);
-    if (this.own.binaryType !== undefined) ws.binaryType = this.own.binaryType;
+    const ws = new WebSocket(this.url, [...protocols], this.options);
     const client = this.client;
     ws.on('open', () => policy.socketOpened(ws));
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => {
-      if (policy.isCurrent(ws)) client.emit('message', data, isBinary);
-    });
+    if (this.session !== undefined) {
+      // The session reads every message as bytes; `binaryType` applies to what it delivers.
+      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => policy.socketMessage(ws, data as Buffer, isBinary));
+    } else {
+      if (this.own.binaryType !== undefined) ws.binaryType = this.own.binaryType;
+      ws.on('message', (data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean) => {
+        if (policy.isCurrent(ws)) client.emit('message', data, isBinary);
+      });
+    }
     ws.on('error', (err: Error) => {
       if (policy.isCurrent(ws)) client.emitError(err);
     });
@@ -172,6 +226,37 @@ class NodeHost implements PolicyHost<WebSocket, Outgoing> {
   error(err: Error): void {
     this.client.emitError(err);
   }
+}
+
+/** Session mode on Node: writes on our WebSocket, messages and resets as the client's events. */
+class NodeSessionHost implements PolicySessionHost<WebSocket> {
+  constructor(
+    private readonly client: ReconnectingWebSocket,
+    private readonly binaryType: BinaryType,
+  ) {}
+
+  write(ws: WebSocket, data: string | Uint8Array, binary: boolean): void {
+    ws.send(data, { binary });
+  }
+
+  message(m: SessionMessage): void {
+    const bytes = toBuffer(m.data);
+    const data = m.binary ? binaryMessage(bytes, this.binaryType, null) : bytes;
+    this.client.emit('message', data, m.binary, { seq: m.seq, redelivered: m.redelivered });
+  }
+
+  established(info: SessionInfo): void {
+    this.client.emit('session', info);
+  }
+
+  reset(err: SessionError, rejected: readonly RejectedSend[]): void {
+    this.client.emit('reset', err, rejected);
+  }
+}
+
+function toBuffer(data: string | Uint8Array): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function noop(): void {}

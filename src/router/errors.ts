@@ -11,7 +11,12 @@ export type BuiltinRouterErrorCode =
   /** A request got no answer within its timeout. */
   | 'timeout'
   /** The connection closed (or the peer was detached) before the answer came. */
-  | 'closed';
+  | 'closed'
+  /**
+   * The session under a resumable socket was lost before the answer came (the request may or
+   * may not have been handled); the cause is the session's error.
+   */
+  | 'reset';
 
 /** A router error code: a built-in one or an application's own. */
 export type RouterErrorCode = BuiltinRouterErrorCode | (string & {});

@@ -6,7 +6,7 @@
  */
 import { ERROR_TYPE, RESPONSE_TYPE, encodeEnvelope, parseEnvelope, toErrorPayload, type Envelope, type RequestId } from './envelope.js';
 import { RouterError } from './errors.js';
-import type { PayloadOf, RawData, RequestOptions, ResultOf, RouterPeerLike, RouterSocket, TypeOf } from './types.js';
+import type { PayloadOf, RawData, RequestOptions, ResultOf, ResumableRouterSocket, RouterPeerLike, RouterSocket, TypeOf } from './types.js';
 
 /** What a peer needs from its router. */
 export interface Dispatcher<S> {
@@ -35,14 +35,24 @@ export class RouterPeer<S> implements RouterPeerLike<S> {
   private nextId = 1;
   private detached = false;
   private readonly onMessage = (data: RawData): void => this.receive(toText(data));
-  private readonly onClose = (): void => this.rejectPending(new RouterError('closed', 'The connection closed'));
+  private readonly onClose = (_code?: unknown, _reason?: unknown, willReconnect?: unknown): void => {
+    // A resumable socket keeps requests and answers across its connections: only its end counts.
+    if (this.resumable !== null && willReconnect === true) return;
+    this.rejectPending(new RouterError('closed', 'The connection closed'));
+  };
+  private readonly onReset = (err: Error): void =>
+    this.rejectPending(new RouterError('reset', 'The session was lost before the answer came', { cause: err }));
+  /** The socket when it is resumable, else `null`. */
+  private readonly resumable: ResumableRouterSocket | null;
 
   /** @internal Use `router.attach(socket)`. */
   constructor(router: Dispatcher<S>, socket: RouterSocket) {
     this.router = router;
     this.socket = socket;
+    this.resumable = socket.resumable === true ? (socket as ResumableRouterSocket) : null;
     socket.on('message', this.onMessage);
     socket.on('close', this.onClose);
+    this.resumable?.on('reset', this.onReset);
   }
 
   /** Requests still waiting for an answer. */
@@ -106,6 +116,7 @@ export class RouterPeer<S> implements RouterPeerLike<S> {
     this.detached = true;
     this.socket.off('message', this.onMessage);
     this.socket.off('close', this.onClose);
+    this.resumable?.off('reset', this.onReset);
     this.rejectPending(new RouterError('closed', 'The peer was detached'));
   }
 
@@ -183,11 +194,28 @@ export class RouterPeer<S> implements RouterPeerLike<S> {
   }
 }
 
+/** Decodes UTF-8 without Node's Buffer, so the router runs in browsers too. */
+const decoder = new TextDecoder();
+
 function toText(data: RawData): string {
   if (typeof data === 'string') return data;
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  return Buffer.from(data).toString('utf8');
+  if (isChunkList(data)) {
+    if (data.length === 1) return decoder.decode(data[0]);
+    let length = 0;
+    for (const chunk of data) length += chunk.byteLength;
+    const whole = new Uint8Array(length);
+    let at = 0;
+    for (const chunk of data) {
+      whole.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return decoder.decode(whole);
+  }
+  return decoder.decode(data);
+}
+
+function isChunkList(data: RawData): data is readonly Uint8Array[] {
+  return Array.isArray(data);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

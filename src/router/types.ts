@@ -55,12 +55,16 @@ export type ResultOf<S, K extends keyof S> = S[K] extends {
   ? R
   : void;
 
-/** Anything a WebSocket delivers as message data. */
-export type RawData = Buffer | ArrayBuffer | Buffer[] | string;
+/**
+ * Anything a WebSocket delivers as message data: bytes (a Node `Buffer` is a `Uint8Array`), an
+ * `ArrayBuffer`, a list of byte chunks, or a string (browsers).
+ */
+export type RawData = Uint8Array | ArrayBuffer | readonly Uint8Array[] | string;
 
 /**
- * The socket a router peer talks over: a server-side or client-side `WebSocket`, or a
- * `ReconnectingWebSocket` (its `send` promise is observed; its `close` fires per connection).
+ * The socket a router peer talks over: a server-side or client-side `WebSocket`, a server
+ * `Session`, or a `ReconnectingWebSocket` (its `send` promise is observed; its `close` fires
+ * per connection unless it is {@link RouterSocket.resumable}).
  */
 export interface RouterSocket {
   /** Sends one text message. */
@@ -75,6 +79,26 @@ export interface RouterSocket {
   off(event: 'close', listener: () => void): unknown;
   /** When present, CLOSING (2) and CLOSED (3) make `request()` fail at once. */
   readonly readyState?: number;
+  /**
+   * `true` for a socket whose messages outlive its connections (a `ReconnectingWebSocket` in
+   * session mode): a `close` event whose third argument (`willReconnect`) is `true` then fails
+   * no pending request, and a `reset` event (the session was lost, with the answers it would
+   * have carried) fails them all with `reset`. See {@link ResumableRouterSocket}.
+   */
+  readonly resumable?: boolean;
+}
+
+/** A {@link RouterSocket} whose messages outlive its connections, as the router uses it. */
+export interface ResumableRouterSocket extends RouterSocket {
+  readonly resumable: true;
+  /** Subscribes to the loss of the session (and of every answer not yet received). */
+  on(event: 'reset', listener: (err: Error) => void): unknown;
+  /** Subscribes to each connection's end; `willReconnect` false once the socket stopped for good. */
+  on(event: 'close', listener: (code: number, reason: string, willReconnect: boolean) => void): unknown;
+  on(event: 'message', listener: (data: RawData, isBinary: boolean) => void): unknown;
+  off(event: 'reset', listener: (err: Error) => void): unknown;
+  off(event: 'close', listener: (code: number, reason: string, willReconnect: boolean) => void): unknown;
+  off(event: 'message', listener: (data: RawData, isBinary: boolean) => void): unknown;
 }
 
 /** Passed to every handler along with the payload. */

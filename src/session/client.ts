@@ -179,10 +179,11 @@ export class SessionClient {
 
   /**
    * Ends the session: the server is told (when connected) and forgets it; unacknowledged
-   * messages are rejected with `WS_SESSION_CLOSED`. To end only after everything was
-   * acknowledged, wait until `unacknowledged` is 0.
+   * messages are rejected with `err` (default `WS_SESSION_CLOSED`), so that a transport that
+   * gives up for a reason of its own (its server has no sessions, its attempts ran out) can say
+   * why. To end only after everything was acknowledged, wait until `unacknowledged` is 0.
    */
-  close(): void {
+  close(err: SessionError = new SessionError('WS_SESSION_CLOSED', 'The session was closed')): void {
     if (this.isClosed) return;
     this.isClosed = true;
     const conn = this.current;
@@ -191,7 +192,7 @@ export class SessionClient {
       if (this.welcomed) conn.link.send(controlMessage(['end', 'closed']), false);
       conn.link.close(1000, 'session closed');
     }
-    this.channel.stop(new SessionError('WS_SESSION_CLOSED', 'The session was closed'));
+    this.channel.stop(err);
   }
 
   /** @internal */

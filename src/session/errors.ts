@@ -41,6 +41,8 @@ export type SessionErrorCode =
   | 'WS_SESSION_TOO_LARGE'
   /** This side closed the session (`close()` / `end()`): pending messages will not be delivered. */
   | 'WS_SESSION_CLOSED'
+  /** The server did not select the `ws6455.session.1` subprotocol: it has no sessions (a session client stops). */
+  | 'WS_SESSION_UNSUPPORTED'
   /** A method called in a state that does not allow it (a programming error, thrown). */
   | 'WS_SESSION_INVALID_STATE';
 

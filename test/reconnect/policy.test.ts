@@ -8,6 +8,7 @@ import { until } from '../node/helpers.js';
 
 class FakeSocket implements PolicySocket {
   readyState = 0;
+  protocol = '';
   closedWith: [number | undefined, string | undefined] | null = null;
   aborted = false;
   close(code?: number, reason?: string): void {
