@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +112,24 @@ async function client(url: string) {
     }
   };
   return { ws, seen, closed, sees };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    }).once('error', () => resolve(false));
+  });
+}
+
+/** Stops a redis-server left running on `port` (SHUTDOWN NOSAVE), waiting at most 2 s. */
+async function shutdownRedis(port: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end('SHUTDOWN NOSAVE\r\n')).once('error', () => resolve()).once('close', () => resolve());
+    setTimeout(resolve, 2000).unref();
+  });
 }
 
 describe('examples/', () => {
@@ -298,7 +317,7 @@ describe('examples/', () => {
       await program.exit(); // npm itself got the signal too: no exit code to compare
       for (const c of [ann, ben]) c.rws.close();
     } finally {
-      rmSync(data, { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   }, TIMEOUT);
 
@@ -334,6 +353,52 @@ describe('examples/', () => {
       expect(program.out).toMatch(/^ {2}carol \(server [0-9a-f]{16}\) got: alice: hello everyone$/m);
       expect(program.out).toMatch(/got: online: .* \(3 in lobby on 3 servers\)$/m);
       expect(program.out).toContain(`(redis ${redis.url})`);
+    }, TIMEOUT);
+
+    it('demo/server.ts --cluster (npm start -- --cluster): its own redis-server, two servers, a room message crosses; all stopped on SIGTERM', async (context) => {
+      if (redis === null) return context.skip();
+      const data = mkdtempSync(join(tmpdir(), 'ws6455-demo-'));
+      let redisPort: string | undefined;
+      try {
+        const program = start('npm', ['start', '--silent', '--', '--cluster'], { PORT: '0', DEMO_DATA: data });
+        redisPort = (await program.line(/redis-server on redis:\/\/127\.0\.0\.1:(\d+)/))[1];
+        await program.line(/in a cluster[^]*in a cluster/);
+        const ports = [...program.out.matchAll(/ws6455 demo on http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
+        expect(new Set(ports).size).toBe(2);
+        const clients = ports.map((port, i) => {
+          const rws = new ReconnectingWebSocket(`ws://127.0.0.1:${port}/chat`, { session: true });
+          const got: string[] = [];
+          rws.on('message', (d) => got.push(String(d)));
+          void rws.send(JSON.stringify({ t: 'join', room: 'lobby', name: `user${i}` }));
+          return { rws, got };
+        });
+        const deadline = Date.now() + 10_000;
+        // Both joined (each page is told the room's size on every server), then a line from each side.
+        while (!clients.every((c) => c.got.some((m) => m.includes('"members":2')))) {
+          if (Date.now() > deadline) throw new Error(JSON.stringify(clients.map((c) => c.got)));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await Promise.all(clients.map((c, i) => c.rws.send(JSON.stringify({ t: 'say', room: 'lobby', name: `user${i}`, id: `m${i}`, text: `from ${ports[i]}` }))));
+        while (!clients.every((c) => c.got.some((m) => m.includes('"id":"m0"')) && c.got.some((m) => m.includes('"id":"m1"')))) {
+          if (Date.now() > deadline) throw new Error(JSON.stringify(clients.map((c) => c.got)));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const stats = (await (await fetch(`http://127.0.0.1:${ports[1]}/stats.json`)).json()) as { server: { cluster: boolean; label: string } };
+        expect(stats.server.cluster).toBe(true);
+        expect(stats.server.label).toMatch(new RegExp(`^:${ports[1]} \\([0-9a-f]{6}\\)$`));
+        for (const c of clients) c.rws.close();
+        program.signal('SIGTERM');
+        await program.exit();
+        // The demo's redis-server (a process group of its own) is gone with it.
+        // (npm exits at once; the launcher stops its servers first, then Redis.)
+        for (let i = 0; i < 100 && (await portOpen(Number(redisPort))); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(await portOpen(Number(redisPort))).toBe(false);
+        redisPort = undefined;
+      } finally {
+        // Even when the test failed: the demo's redis-server does not outlive it.
+        if (redisPort !== undefined) await shutdownRedis(Number(redisPort));
+        rmSync(data, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      }
     }, TIMEOUT);
 
     it('cluster/server.ts: a room across two servers, /metrics with the cluster counters, exit on SIGTERM', async (context) => {

@@ -2,7 +2,7 @@
  * The demo's server: the page and its files, a chat with rooms on resumable sessions, the
  * statistics the page's panel shows, the Prometheus text, and the slow reader.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -44,7 +44,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
 };
 
 export async function startDemo(options: DemoOptions): Promise<{ url: string; close: () => Promise<void> }> {
-  const dataDir = join(options.data, `${options.host}-${options.port}`);
+  // Per address, so that a restart on the same port finds its sessions; a free port (0) is new every time.
+  const dataDir = join(options.data, options.port === 0 ? `${options.host}-0-${process.pid}` : `${options.host}-${options.port}`);
   const store = new FileSessionStore(join(dataDir, 'sessions.jsonl'), RESUME_WINDOW);
   const state = new ChatState(join(dataDir, 'chat.json'));
   const bundle = await browserBundle();
@@ -204,6 +205,7 @@ export async function startDemo(options: DemoOptions): Promise<{ url: string; cl
       await cluster?.close();
       await redisQuit?.();
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      if (options.port === 0) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -77,7 +77,11 @@ async function launchCluster(): Promise<void> {
       process.exit(1);
     }
     const redisPort = await freePort();
-    redis = spawn(bin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // In a process group of its own: a Ctrl-C reaches the servers, which say goodbye to the
+    // cluster through it before it is stopped.
+    redis = spawn(bin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const child = redis;
+    process.once('exit', () => child.kill('SIGTERM'));
     await new Promise<void>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
