@@ -13,6 +13,9 @@ export type EventMap<E> = { [K in keyof E]: unknown[] };
 /** How listeners are stored: their arguments were checked by the typed methods. */
 type Listener = (...args: unknown[]) => void;
 
+/** The listener each `once` wrapper calls, so that `off(listener)` finds the wrapper. */
+const onceOf = new WeakMap<Listener, Listener>();
+
 /** The emitter; `E` maps each event name to its arguments. */
 export class Emitter<E extends EventMap<E>> {
   private readonly listeners = new Map<keyof E, Listener[]>();
@@ -25,20 +28,23 @@ export class Emitter<E extends EventMap<E>> {
     return this;
   }
 
-  /** Adds `listener` for the next `event` only. */
+  /** Adds `listener` for the next `event` only (`off` with `listener` removes it before that). */
   once<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
     const wrapper = (...args: E[K]): void => {
       this.off(event, wrapper);
       listener(...args);
     };
+    onceOf.set(wrapper as unknown as Listener, listener as unknown as Listener);
     return this.on(event, wrapper);
   }
 
-  /** Removes `listener` (its most recent registration) from `event`. */
+  /** Removes `listener` (its most recent registration, by `on` or `once`) from `event`. */
   off<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
     const list = this.listeners.get(event);
     if (list === undefined) return this;
-    const at = list.lastIndexOf(listener as unknown as Listener);
+    const target = listener as unknown as Listener;
+    let at = list.length - 1;
+    while (at >= 0 && list[at] !== target && onceOf.get(list[at] as Listener) !== target) at--;
     if (at >= 0) list.splice(at, 1);
     if (list.length === 0) this.listeners.delete(event);
     return this;

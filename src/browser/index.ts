@@ -5,7 +5,7 @@
  * same protocol code as the server's and the Node client's), and the JSON router. ES module
  * only.
  *
- * @packageDocumentation
+ * @module ws6455/browser
  */
 export { ReconnectingWebSocket } from './reconnecting-websocket.js';
 export type {
@@ -24,6 +24,7 @@ export type { CloseCodeRule, ConnectInfo } from '../reconnect/policy.js';
 export { DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES } from '../reconnect/send-queue.js';
 export type { QueuePolicy, SendQueueOptions } from '../reconnect/send-queue.js';
 export type { MessageInfo, RejectedSend, SessionInfo, SessionModeOptions } from '../reconnect/session-mode.js';
+export type { DataPathOptions } from '../session/index.js';
 export { ReconnectError } from '../reconnect/errors.js';
 export type { ReconnectErrorCode } from '../reconnect/errors.js';
 export { SessionError, SESSION_PROTOCOL } from '../session/index.js';

@@ -13,5 +13,6 @@ export { DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES } from './send-queue.js';
 export type { QueuePolicy, SendQueueOptions } from './send-queue.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export type { MessageInfo, RejectedSend, SessionInfo, SessionModeOptions } from './session-mode.js';
+export type { DataPathOptions } from '../session/index.js';
 export { ReconnectError } from './errors.js';
 export type { ReconnectErrorCode } from './errors.js';

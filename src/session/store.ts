@@ -65,9 +65,21 @@ export interface SessionRecord {
 /** Outcome of {@link SessionStore.claim}. */
 export type ClaimResult =
   /** Claimed: the owner now holding it; the record unless the caller's copy was current. */
-  | { ok: true; owner: string; record: SessionRecord | null }
+  | {
+      /** Claimed. */
+      ok: true;
+      /** The owner now holding the session. */
+      owner: string;
+      /** The record, unless the caller's copy was current (`null`). */
+      record: SessionRecord | null;
+    }
   /** Refused. */
-  | { ok: false; reason: 'unknown' | 'expired' | 'stale' };
+  | {
+      /** Refused. */
+      ok: false;
+      /** Why: no such session, expired, or a secret that is no longer valid. */
+      reason: 'unknown' | 'expired' | 'stale';
+    };
 
 /** Where a server keeps sessions. See the module documentation for what an implementation must guarantee. */
 export interface SessionStore {
