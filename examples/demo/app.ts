@@ -43,7 +43,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
   '/favicon.ico': { file: 'favicon.svg', type: 'image/svg+xml' },
 };
 
-export async function startDemo(options: DemoOptions): Promise<{ url: string; close: () => Promise<void> }> {
+/** Starts the demo server; resolves once it listens. */
+export async function startDemo(options: DemoOptions): Promise<{ url: string; library: string; close: () => Promise<void> }> {
   // Per address, so that a restart on the same port finds its sessions; a free port (0) is new every time.
   const dataDir = join(options.data, options.port === 0 ? `${options.host}-0-${process.pid}` : `${options.host}-${options.port}`);
   const store = new FileSessionStore(join(dataDir, 'sessions.jsonl'), RESUME_WINDOW);
@@ -198,6 +199,7 @@ export async function startDemo(options: DemoOptions): Promise<{ url: string; cl
 
   return {
     url,
+    library: bundle.from,
     close: async () => {
       slow.stop();
       sampler.stop();

@@ -51,6 +51,7 @@ async function serve(): Promise<void> {
   const demo = await startDemo({ port, host: flags.host, data: flags.data, redis: flags.redis });
   const ws = demo.url.replace('http:', 'ws:');
   console.log(`ws6455 demo on ${demo.url} (WebSocket ${ws}/chat, metrics ${demo.url}/metrics)${flags.redis !== undefined ? ` in a cluster (redis ${flags.redis})` : ''}`);
+  console.log(`the page's client: ws6455/browser from ${demo.library}`);
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
