@@ -12,7 +12,7 @@
  * - `/stats.json` `wss.stats()` with per-second rates (the page polls it), `/metrics` the same
  *   counters in the Prometheus text format.
  * - `POST /slow?policy=drop|queue|close` starts a slow reader: a client that stops reading and
- *   is sent about 19 MiB in 3 s under that hub backpressure policy; the result is in `/stats.json`.
+ *   is sent about 14 MiB in 3 s under that hub backpressure policy; the result is in `/stats.json`.
  * - Sessions are journaled to a file (in `--data`, default the system's temp folder), so a page
  *   resumes its session with nothing lost after the server is stopped (even killed) and started
  *   again on the same port.

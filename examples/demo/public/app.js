@@ -195,6 +195,8 @@ async function poll() {
     const codes = Object.entries(s.stats.closeCodes);
     const box = $('s-codes');
     box.replaceChildren();
+    // Closed by one of this server's own policies (the peer may never have answered: 1006).
+    for (const [reason, n] of Object.entries(s.stats.localCloses)) if (n > 0) codes.push([reason, n]);
     if (codes.length === 0) box.textContent = 'none yet';
     for (const [code, n] of codes) {
       const span = document.createElement('span');
@@ -230,8 +232,12 @@ function showSlow(r) {
   const el = $('slow-result');
   $('slow-button').disabled = r.state === 'running';
   if (r.state === 'idle') return;
-  const head = r.state === 'running' ? `running (${r.policy})…` : `${r.policy}:`;
-  el.textContent = `${head} ${r.offered} × 16 KiB offered, ${r.sent} sent, ${r.queued} queued, ${r.dropped} dropped${r.closed ? `, closed (${r.closeCode ?? 1013})` : ''}; at most ${bytes(r.maxBuffered)} held for it`;
+  const parts = [`${r.offered} × 16 KiB offered`, `${r.sent} sent at once`];
+  if (r.policy === 'queue') parts.push(`${r.queued} queued (at most ${r.maxQueued} waiting)`);
+  if (r.dropped > 0 || r.policy !== 'close') parts.push(`${r.dropped} dropped`);
+  if (r.closed) parts.push("then closed with 1013 (its socket destroyed 1 s later)");
+  const held = r.closed ? '' : `; at most ${bytes(r.maxBuffered)} held in its socket's buffer`;
+  el.textContent = `${r.state === 'running' ? `running (${r.policy})…` : `${r.policy}:`} ${parts.join(', ')}${held}`;
 }
 $('slow-form').addEventListener('submit', async (e) => {
   e.preventDefault();
