@@ -132,9 +132,10 @@ export async function startDemo(options: DemoOptions): Promise<{ url: string; li
         const text = m.text.trim().slice(0, MAX_TEXT);
         if (text === '') return; // an empty message is not a message
         if (!hub.rooms(session).includes(m.room)) enterRoom(session, name, m.room);
+        const id = m.id.slice(0, 64);
         // Sent again after a restart (the journal had not recorded it as received): once is enough.
-        if (state.seen(m.room, m.id)) return;
-        const line: ChatLine = { t: 'msg', room: m.room, id: m.id.slice(0, 64), from: name, text, server: label, at: Date.now() };
+        if (state.seen(m.room, id)) return;
+        const line: ChatLine = { t: 'msg', room: m.room, id, from: name, text, server: label, at: Date.now() };
         // To the room on every server, the author included (its page shows what the room got).
         hub.publish(m.room, JSON.stringify(line));
         state.add(line);

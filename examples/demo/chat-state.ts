@@ -26,6 +26,8 @@ interface Saved {
 
 /** Messages kept per room. */
 export const HISTORY = 50;
+/** Rooms whose history is kept (the least recently used one goes first). */
+export const ROOMS = 20;
 
 export class ChatState {
   private members = new Map<string, { name: string; room: string }>();
@@ -66,13 +68,18 @@ export class ChatState {
 
   add(line: ChatLine): void {
     const lines = [...this.recent(line.room), line].slice(-HISTORY);
+    this.history.delete(line.room); // a Map keeps insertion order: this room is now the newest
     this.history.set(line.room, lines);
+    for (const room of this.history.keys()) {
+      if (this.history.size <= ROOMS) break;
+      this.history.delete(room);
+    }
     this.save();
   }
 
   private save(): void {
     const saved: Saved = { members: Object.fromEntries(this.members), history: Object.fromEntries(this.history) };
-    writeFileSync(this.file + '.tmp', JSON.stringify(saved));
+    writeFileSync(this.file + '.tmp', JSON.stringify(saved), { mode: 0o600 });
     renameSync(this.file + '.tmp', this.file);
   }
 }

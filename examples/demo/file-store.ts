@@ -39,7 +39,8 @@ export class FileSessionStore extends MemorySessionStore {
     resumeWindow: number,
   ) {
     super();
-    mkdirSync(dirname(file), { recursive: true });
+    // The journal holds the sessions' secrets (resumption tokens): for this user only.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     if (existsSync(file)) this.replay(resumeWindow);
     this.compact();
   }
@@ -101,7 +102,7 @@ export class FileSessionStore extends MemorySessionStore {
 
   private log(entry: Entry): void {
     if (this.replaying) return;
-    appendFileSync(this.file, JSON.stringify(entry) + '\n');
+    appendFileSync(this.file, JSON.stringify(entry) + '\n', { mode: 0o600 });
     if (++this.lines >= COMPACT_AFTER) this.compact();
   }
 
@@ -175,7 +176,7 @@ export class FileSessionStore extends MemorySessionStore {
       .filter((r): r is Readonly<SessionRecord> => r !== undefined)
       .map((record) => JSON.stringify({ op: 'create', record: toJsonRecord(record) } satisfies Entry) + '\n')
       .join('');
-    writeFileSync(this.file + '.tmp', text);
+    writeFileSync(this.file + '.tmp', text, { mode: 0o600 });
     renameSync(this.file + '.tmp', this.file);
     this.lines = this.ids.size;
   }
