@@ -40,6 +40,8 @@ export default {
     'WebSocketModule',
     // src/router/peer.ts: what a RouterPeer needs from its Router.
     'Dispatcher',
+    // src/session/awaitable.ts: `T | PromiseLike<T>`, in SessionStore's signatures (a store may answer either way).
+    'Awaitable',
   ],
   sort: ['kind', 'instance-first', 'alphabetical-ignoring-documents'],
   githubPages: false,

@@ -10,7 +10,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Session } from '../../src/index.js';
+import { SESSION_PROTOCOL, type Session, type WebSocket } from '../../src/index.js';
 import { Router } from '../../src/router/index.js';
 import { delay, onCleanup, runCleanups } from '../node/helpers.js';
 import { chromiumAvailable, launchChromium, openPage, type PageServer, startPageServer } from './chromium.js';
@@ -275,4 +275,70 @@ describe.skipIf(!available)('ws6455/browser in headless Chromium, sessions acros
     expect({ sessions, resets: got.events.resets, resumed: got.events.resumed }).toEqual({ sessions: 1, resets: [], resumed: cuts });
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('plain mode: sends queued before the first connection, text and binary echoed, a reconnection after a cut', async () => {
+    const { server, page } = await setup();
+    let cuts = 0;
+    server.wss.on('connection', (ws: WebSocket) => {
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary && String(data) === 'cut') {
+          cuts += 1;
+          ws.terminate();
+        } else ws.send(data as Buffer, { binary: isBinary });
+      });
+    });
+    const got = (await page.evaluate(`page.plain(${JSON.stringify({ url: server.wsUrl, deadline: DEADLINE })})`)) as { echoes: string[]; reconnects: number };
+    await page.evaluate('page.closeClient()');
+    expect(got).toEqual({ echoes: ['text a', 'binary 1,2,3', 'text b'], reconnects: 1 });
+    expect(cuts).toBe(1);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('session mode against a server without sessions: Chromium fails the handshake (no subprotocol selected), retried as an unreachable server within maxAttempts', async () => {
+    const { server, page } = await setup();
+    // Another origin than the page's: allowed explicitly (same-origin only by default).
+    const plainServer = await startPageServer({ allowedOrigins: [server.url.slice(0, -1)] });
+    onCleanup(() => plainServer.close());
+    let upgrades = 0;
+    plainServer.wss.on('connection', () => void (upgrades += 1));
+    const got = await page.evaluate(`page.misbehaving(${JSON.stringify({ url: plainServer.wsUrl, deadline: DEADLINE, maxAttempts: 2 })})`);
+    // The server answered 101 without Sec-WebSocket-Protocol each time; Chromium failed the
+    // connection and the page saw an error only (no close code, no way to tell it from a network
+    // failure), so WS_SESSION_UNSUPPORTED cannot be reported there.
+    expect(got).toEqual({
+      errors: ['WS_ERR_CONNECTION', 'WS_ERR_CONNECTION', 'WS_ERR_CONNECTION'],
+      closes: [{ code: 1006, reason: '', willReconnect: false }],
+      sent: 'WS_SESSION_CLOSED',
+      readyState: 3,
+    });
+    expect(upgrades).toBe(3);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('a session protocol error from the server: the page closes with 1000 and the reason (it cannot send 1002)', async () => {
+    const { server, page } = await setup();
+    // A server that selects the session subprotocol but does not speak it: a data message where
+    // the welcome belongs.
+    const rogue = await startPageServer({ allowedOrigins: [server.url.slice(0, -1)], handleProtocols: (protocols: Set<string>) => (protocols.has(SESSION_PROTOCOL) ? SESSION_PROTOCOL : false) });
+    onCleanup(() => rogue.close());
+    const seen: Array<[number, string]> = [];
+    rogue.wss.on('connection', (ws: WebSocket) => {
+      ws.send('not a session message');
+      ws.on('close', (code, reason) => seen.push([code, String(reason)]));
+    });
+    const got = await page.evaluate(`page.misbehaving(${JSON.stringify({ url: rogue.wsUrl, deadline: DEADLINE, maxAttempts: 0 })})`);
+    for (let i = 0; i < 200 && seen.length === 0; i++) await delay(10);
+    console.log(`browser session protocol error: page ${JSON.stringify(got)}; server saw ${JSON.stringify(seen)}`);
+    // RFC 6455 §7.4.1 would say 1002; the WHATWG close() refuses it, so the client sends 1000
+    // with the protocol error's reason, and the server sees that reason.
+    const reason = 'Session data before the welcome';
+    expect(got).toEqual({
+      errors: ['WS_SESSION_UNEXPECTED'],
+      closes: [{ code: 1000, reason, willReconnect: false }],
+      sent: 'WS_SESSION_UNEXPECTED',
+      readyState: 3,
+    });
+    expect(seen).toEqual([[1000, reason]]);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });
