@@ -5,11 +5,14 @@
  * still running at the end of its test is killed with its whole group.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from '../src/index.js';
+import { ReconnectingWebSocket } from '../src/reconnect/index.js';
 import { RedisServer, redisAvailable } from './cluster/redis-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -88,8 +91,11 @@ function programs(dir = join(root, 'examples')): string[] {
   });
 }
 
+/** The demo's modules: started with demo/server.ts (and its browser test, test/demo/). */
+const DEMO_MODULES = ['app.ts', 'bundle.ts', 'chat-state.ts', 'file-store.ts', 'sampler.ts', 'slow-reader.ts'].map((f) => `demo/${f}`);
+
 /** The examples each test below starts; a new example without a test fails the first test. */
-const TESTED = ['chat-rooms.ts', 'cluster/demo.ts', 'cluster/server.ts', 'demo/server.ts', 'reconnecting-client.ts'];
+const TESTED = ['chat-rooms.ts', 'cluster/demo.ts', 'cluster/server.ts', 'demo/server.ts', 'reconnecting-client.ts', ...DEMO_MODULES];
 
 /** Opens a client and collects what it receives, with its close code. */
 async function client(url: string) {
@@ -106,6 +112,24 @@ async function client(url: string) {
     }
   };
   return { ws, seen, closed, sees };
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    }).once('error', () => resolve(false));
+  });
+}
+
+/** Stops a redis-server left running on `port` (SHUTDOWN NOSAVE), waiting at most 2 s. */
+async function shutdownRedis(port: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end('SHUTDOWN NOSAVE\r\n')).once('error', () => resolve()).once('close', () => resolve());
+    setTimeout(resolve, 2000).unref();
+  });
 }
 
 describe('examples/', () => {
@@ -191,25 +215,110 @@ describe('examples/', () => {
     expect(lines.filter((l) => l.includes('not sent'))).toEqual([]);
   }, TIMEOUT);
 
-  it('demo/server.ts (npm start, PORT=0): serves its page, an echo and a broadcast WebSocket', async () => {
-    const program = start('npm', ['start', '--silent'], { PORT: '0' });
-    const base = (await program.line(/ws6455 demo on (http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
-    const page = await fetch(`${base}/`);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(await page.text()).toMatch(/^<!doctype html>/i);
+  it('demo/server.ts (npm start, PORT=0): page and files, favicon, the browser entry, chat rooms on sessions, /stats.json, /metrics, slow reader, 1001 on SIGTERM', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'ws6455-demo-'));
+    try {
+      const program = start('npm', ['start', '--silent'], { PORT: '0', DEMO_DATA: data });
+      const base = (await program.line(/ws6455 demo on (http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
+      const get = async (path: string) => {
+        const res = await fetch(`${base}${path}`);
+        return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+      };
+      const page = await get('/');
+      expect([page.status, page.type]).toEqual([200, 'text/html; charset=utf-8']);
+      expect(page.body).toMatch(/^<!doctype html>/i);
+      expect(page.body).toContain('<link rel="icon" href="/favicon.svg"');
+      for (const [path, type] of [
+        ['/app.js', 'text/javascript; charset=utf-8'],
+        ['/style.css', 'text/css; charset=utf-8'],
+        ['/favicon.svg', 'image/svg+xml'],
+        ['/favicon.ico', 'image/svg+xml'],
+        ['/lib/ws6455-browser.js', 'text/javascript; charset=utf-8'],
+      ]) {
+        expect([path, (await get(path as string)).status, (await get(path as string)).type]).toEqual([path, 200, type]);
+      }
+      // The browser entry as one ES module: no import left to resolve, no Node built-in.
+      const lib = (await get('/lib/ws6455-browser.js')).body;
+      expect(lib).toMatch(/export\s*\{[^}]*ReconnectingWebSocket/);
+      expect(lib).not.toMatch(/^import /m);
+      expect(lib).not.toMatch(/node:/);
+      expect((await get('/nowhere')).status).toBe(404);
 
-    const ws = base.replace('http:', 'ws:');
-    const echo = await client(`${ws}/echo`);
-    echo.ws.send('ping me');
-    await echo.sees('ping me');
-    const [a, b] = await Promise.all([client(`${ws}/broadcast`), client(`${ws}/broadcast`)]);
-    a.ws.send('to every tab');
-    await Promise.all([a.sees('to every tab'), b.sees('to every tab')]);
-    await expect(WebSocket.connect(`${ws}/nowhere`)).rejects.toThrow(/404/);
-    for (const c of [echo, a, b]) c.ws.close();
-    program.signal('SIGTERM');
-    await program.exit();
+      const ws = base.replace('http:', 'ws:');
+      // A plain connection to the chat: 1008 (the page's client offers a session).
+      const plain = await client(`${ws}/chat`);
+      expect(await plain.closed).toBe(1008);
+      await expect(WebSocket.connect(`${ws}/elsewhere`)).rejects.toThrow(/400|404/);
+
+      // Two session clients in a room: join (history, members), say, an empty line, a long one.
+      const chat = (name: string) => {
+        const rws = new ReconnectingWebSocket(`${ws}/chat`, { session: true });
+        const got: Record<string, unknown>[] = [];
+        rws.on('message', (d) => got.push(JSON.parse(String(d)) as Record<string, unknown>));
+        const sees = async (match: (m: Record<string, unknown>) => boolean, what: string) => {
+          const deadline = Date.now() + 5000;
+          while (!got.some(match)) {
+            if (Date.now() > deadline) throw new Error(`${name} never got ${what}: ${JSON.stringify(got)}`);
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        };
+        const say = (m: object) => rws.send(JSON.stringify({ name, room: 'lobby', ...m }));
+        return { rws, got, sees, say };
+      };
+      const [ann, ben] = [chat('ann'), chat('ben')];
+      await ann.say({ t: 'join' });
+      await ann.sees((m) => m.t === 'joined' && m.room === 'lobby', 'joined');
+      await ben.say({ t: 'join' });
+      await ann.sees((m) => m.t === 'presence' && m.members === 2, 'presence 2');
+      await ann.say({ t: 'say', id: 'a1', text: '   ' });
+      await ann.say({ t: 'say', id: 'a2', text: 'hello ben' });
+      await ben.say({ t: 'say', id: 'b1', text: 'y'.repeat(3000) });
+      await ben.sees((m) => m.t === 'msg' && m.text === 'hello ben' && m.from === 'ann', 'hello ben');
+      await ann.sees((m) => m.t === 'msg' && m.id === 'b1', 'the long line');
+      const lines = ann.got.filter((m) => m.t === 'msg');
+      expect(lines.map((m) => [m.id, String(m.text).length])).toEqual([
+        ['a2', 9],
+        ['b1', 2000],
+      ]);
+      // Sent again with the same id (as after a restart): shown once.
+      await ann.say({ t: 'say', id: 'a2', text: 'hello ben' });
+      await ann.say({ t: 'say', id: 'a3', text: 'after' });
+      await ben.sees((m) => m.id === 'a3', 'a3');
+      expect(ben.got.filter((m) => m.id === 'a2')).toHaveLength(1);
+
+      const stats = JSON.parse((await get('/stats.json')).body) as { stats: { connections: number; messagesIn: number }; sessions: number; rates: object };
+      expect(stats.stats.connections).toBe(2);
+      expect(stats.sessions).toBe(2);
+      expect(stats.stats.messagesIn).toBeGreaterThanOrEqual(7);
+      expect(Object.keys(stats.rates).sort()).toEqual(['bytesIn', 'bytesOut', 'messagesIn', 'messagesOut']);
+      const metrics = await get('/metrics');
+      expect(metrics.type).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(metrics.body).toMatch(/^ws6455_connections\{server=":\d+"\} 2$/m);
+      expect(metrics.body).toMatch(/^ws6455_closes_total\{server=":\d+",code="1008"\} 1$/m);
+
+      // The slow reader under the drop policy: messages are skipped, the server holds at most about the high-water mark.
+      expect((await fetch(`${base}/slow?policy=bogus`, { method: 'POST' })).status).toBe(400);
+      expect((await fetch(`${base}/slow?policy=drop`, { method: 'POST' })).status).toBe(202);
+      expect((await fetch(`${base}/slow?policy=drop`, { method: 'POST' })).status).toBe(409);
+      let slow = { state: 'running', dropped: 0, maxBuffered: 0 };
+      for (let i = 0; i < 100 && slow.state === 'running'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        slow = (JSON.parse((await get('/stats.json')).body) as { slow: typeof slow }).slow;
+      }
+      expect(slow.state).toBe('done');
+      expect(slow.dropped).toBeGreaterThan(0);
+      expect(slow.maxBuffered).toBeLessThanOrEqual(64 * 1024 + 16 * 1024 + 64);
+      expect(JSON.parse((await get('/stats.json')).body).stats.broadcastDropped).toBe(slow.dropped);
+
+      // SIGTERM: the pages' connections close with 1001 (their sessions resume on the next start).
+      const closes = [ann, ben].map((c) => new Promise<number>((resolve) => c.rws.once('close', (code: number) => resolve(code))));
+      program.signal('SIGTERM');
+      expect(await Promise.all(closes)).toEqual([1001, 1001]);
+      await program.exit(); // npm itself got the signal too: no exit code to compare
+      for (const c of [ann, ben]) c.rws.close();
+    } finally {
+      rmSync(data, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    }
   }, TIMEOUT);
 
   describe('cluster (real redis-server)', () => {
@@ -244,6 +353,52 @@ describe('examples/', () => {
       expect(program.out).toMatch(/^ {2}carol \(server [0-9a-f]{16}\) got: alice: hello everyone$/m);
       expect(program.out).toMatch(/got: online: .* \(3 in lobby on 3 servers\)$/m);
       expect(program.out).toContain(`(redis ${redis.url})`);
+    }, TIMEOUT);
+
+    it('demo/server.ts --cluster (npm start -- --cluster): its own redis-server, two servers, a room message crosses; all stopped on SIGTERM', async (context) => {
+      if (redis === null) return context.skip();
+      const data = mkdtempSync(join(tmpdir(), 'ws6455-demo-'));
+      let redisPort: string | undefined;
+      try {
+        const program = start('npm', ['start', '--silent', '--', '--cluster'], { PORT: '0', DEMO_DATA: data });
+        redisPort = (await program.line(/redis-server on redis:\/\/127\.0\.0\.1:(\d+)/))[1];
+        await program.line(/in a cluster[^]*in a cluster/);
+        const ports = [...program.out.matchAll(/ws6455 demo on http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
+        expect(new Set(ports).size).toBe(2);
+        const clients = ports.map((port, i) => {
+          const rws = new ReconnectingWebSocket(`ws://127.0.0.1:${port}/chat`, { session: true });
+          const got: string[] = [];
+          rws.on('message', (d) => got.push(String(d)));
+          void rws.send(JSON.stringify({ t: 'join', room: 'lobby', name: `user${i}` }));
+          return { rws, got };
+        });
+        const deadline = Date.now() + 10_000;
+        // Both joined (each page is told the room's size on every server), then a line from each side.
+        while (!clients.every((c) => c.got.some((m) => m.includes('"members":2')))) {
+          if (Date.now() > deadline) throw new Error(JSON.stringify(clients.map((c) => c.got)));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await Promise.all(clients.map((c, i) => c.rws.send(JSON.stringify({ t: 'say', room: 'lobby', name: `user${i}`, id: `m${i}`, text: `from ${ports[i]}` }))));
+        while (!clients.every((c) => c.got.some((m) => m.includes('"id":"m0"')) && c.got.some((m) => m.includes('"id":"m1"')))) {
+          if (Date.now() > deadline) throw new Error(JSON.stringify(clients.map((c) => c.got)));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const stats = (await (await fetch(`http://127.0.0.1:${ports[1]}/stats.json`)).json()) as { server: { cluster: boolean; label: string } };
+        expect(stats.server.cluster).toBe(true);
+        expect(stats.server.label).toMatch(new RegExp(`^:${ports[1]} \\([0-9a-f]{6}\\)$`));
+        for (const c of clients) c.rws.close();
+        program.signal('SIGTERM');
+        await program.exit();
+        // The demo's redis-server (a process group of its own) is gone with it.
+        // (npm exits at once; the launcher stops its servers first, then Redis.)
+        for (let i = 0; i < 100 && (await portOpen(Number(redisPort))); i++) await new Promise((r) => setTimeout(r, 100));
+        expect(await portOpen(Number(redisPort))).toBe(false);
+        redisPort = undefined;
+      } finally {
+        // Even when the test failed: the demo's redis-server does not outlive it.
+        if (redisPort !== undefined) await shutdownRedis(Number(redisPort));
+        rmSync(data, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      }
     }, TIMEOUT);
 
     it('cluster/server.ts: a room across two servers, /metrics with the cluster counters, exit on SIGTERM', async (context) => {

@@ -1,63 +1,137 @@
 /**
- * Demo: an echo endpoint and a broadcast endpoint on http://127.0.0.1:8080, plus a page whose
- * browser WebSocket talks to both. Run with `npm start`; set PORT / HOST to change the address
- * (`PORT=0`: a free port, printed).
+ * Demo: a chat with rooms on resumable sessions, a live statistics panel and a slow reader, on
+ * http://127.0.0.1:8080. Run with `npm start`; no Redis needed.
+ *
+ * - `/` the page (plain HTML/CSS/JS) with `/app.js`, `/style.css`, `/favicon.svg` (also
+ *   answered for `/favicon.ico`), and `/lib/ws6455-browser.js`, the browser entry
+ *   (`ws6455/browser`) as one ES module.
+ * - `/chat` the WebSocket: the page's client offers a session (`ws6455.session.1`); a plain
+ *   connection is closed with 1008. JSON messages: `{t:'join',room,name}`, `{t:'say',room,id,
+ *   text}` in; `{t:'joined',room,history}`, `{t:'msg',…}`, `{t:'presence',room,members}` out.
+ *   Rooms through `ws6455/hub`; empty messages are ignored, long ones cut at 2000 characters.
+ * - `/stats.json` `wss.stats()` with per-second rates (the page polls it), `/metrics` the same
+ *   counters in the Prometheus text format.
+ * - `POST /slow?policy=drop|queue|close` starts a slow reader: a client that stops reading and
+ *   is sent about 14 MiB in 3 s under that hub backpressure policy; the result is in `/stats.json`.
+ * - Sessions are journaled to a file (in `--data`, default the system's temp folder), so a page
+ *   resumes its session with nothing lost after the server is stopped (even killed) and started
+ *   again on the same port.
+ *
+ * Flags (or environment): `--port N` (`PORT`, default 8080; 0 picks a free port, printed),
+ * `--host H` (`HOST`, default 127.0.0.1), `--data DIR` (`DEMO_DATA`), `--cluster`: two servers
+ * (ports N and N+1) joined by `ws6455/cluster` through Redis (`REDIS_URL`, or a redis-server of
+ * its own on a free port when the binary is installed, stopped on exit); each page shows which
+ * server it is on and room messages cross between them. Stops on SIGINT/SIGTERM.
  */
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from '../../src/index.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startDemo } from './app.js';
 
-const port = Number(process.env.PORT ?? 8080);
-const host = process.env.HOST ?? '127.0.0.1';
-const page = readFileSync(new URL('./index.html', import.meta.url));
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.PORT ?? '8080' },
+    host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
+    data: { type: 'string', default: process.env.DEMO_DATA ?? join(tmpdir(), 'ws6455-demo') },
+    redis: { type: 'string' },
+    cluster: { type: 'boolean', default: false },
+  },
+});
+const port = Number(flags.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`--port: ${flags.port}`);
 
-const http = createServer((req, res) => {
-  if (req.url === '/' || req.url === '/index.html') {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': page.length });
-    res.end(page);
-    return;
+if (flags.cluster) await launchCluster();
+else await serve();
+
+/** One server in this process. */
+async function serve(): Promise<void> {
+  const demo = await startDemo({ port, host: flags.host, data: flags.data, redis: flags.redis });
+  const ws = demo.url.replace('http:', 'ws:');
+  console.log(`ws6455 demo on ${demo.url} (WebSocket ${ws}/chat, metrics ${demo.url}/metrics)${flags.redis !== undefined ? ` in a cluster (redis ${flags.redis})` : ''}`);
+  console.log(`the page's client: ws6455/browser from ${demo.library}`);
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      // Pages see 1001 and resume their sessions when the server is back.
+      demo.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
   }
-  res.writeHead(404, { 'Content-Type': 'text/plain' });
-  res.end('Not found');
-});
-
-// Echo: every message goes back to its sender, text as text and binary as binary.
-const echo = new WebSocketServer({ noServer: true });
-echo.on('connection', (ws: WebSocket) => {
-  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-});
-
-// Broadcast: every text message goes to every connected client, sender included.
-const broadcast = new WebSocketServer({ noServer: true });
-broadcast.on('connection', (ws: WebSocket) => {
-  ws.on('message', (data, isBinary) => {
-    for (const client of broadcast.clients) {
-      if (client.readyState === client.OPEN) client.send(data, { binary: isBinary });
-    }
-  });
-});
-
-http.on('upgrade', (req, socket, head) => {
-  const path = (req.url ?? '').split('?')[0];
-  const target = path === '/echo' ? echo : path === '/broadcast' ? broadcast : null;
-  if (target === null) {
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    return;
-  }
-  target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
-});
-
-http.listen(port, host, () => {
-  // The port actually bound: PORT=0 picks a free one.
-  const { port: bound } = http.address() as AddressInfo;
-  console.log(`ws6455 demo on http://${host}:${bound} (WebSockets: /echo, /broadcast)`);
-});
-
-function shutdown(): void {
-  echo.close();
-  broadcast.close();
-  http.close();
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+
+/** `--cluster`: Redis (given or our own) and two servers in child processes. */
+async function launchCluster(): Promise<void> {
+  const children: ChildProcess[] = [];
+  let redis: ChildProcess | null = null;
+  let url = process.env.REDIS_URL;
+  if (url === undefined) {
+    const bin = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+    if (bin === undefined) {
+      console.error('--cluster needs Redis: install redis-server, or set REDIS_URL');
+      process.exit(1);
+    }
+    const redisPort = await freePort();
+    // In a process group of its own: a Ctrl-C reaches the servers, which say goodbye to the
+    // cluster through it before it is stopped.
+    redis = spawn(bin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const child = redis;
+    process.once('exit', () => child.kill('SIGTERM'));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
+      redis?.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      redis?.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${out}`)));
+    });
+    url = `redis://127.0.0.1:${redisPort}`;
+    console.log(`redis-server on ${url} (no persistence; stopped on exit)`);
+  }
+
+  let stopping = false;
+  const stop = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) child.kill('SIGTERM');
+    const left = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    let n = left.length;
+    const done = (): void => {
+      redis?.kill('SIGTERM');
+      process.exit(code);
+    };
+    if (n === 0) done();
+    for (const child of left) child.once('exit', () => --n === 0 && done());
+    setTimeout(done, 5000).unref();
+  };
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  redis?.once('exit', () => stop(1));
+
+  const script = new URL(import.meta.url).pathname;
+  for (const p of port === 0 ? [0, 0] : [port, port + 1]) {
+    const args = [...process.execArgv, script, '--port', String(p), '--host', flags.host, '--data', flags.data, '--redis', url];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('exit', () => stop(1));
+    children.push(child);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
