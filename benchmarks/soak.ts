@@ -39,6 +39,8 @@ interface Verdict {
   /** The RSS slope over the second half of the run after warm-up. */
   rssSecondHalf: Slope | null;
   echoesPerSecond: number;
+  /** Connections opened per second during the load (the churn achieved). */
+  opensPerSecond: number;
   loopDelayP99Ms: { median: number; max: number };
   failures: string[];
 }
@@ -66,6 +68,7 @@ function judge(options: SoakOptions, points: Point[], final: DriverSnapshot & { 
   const last = points.at(-1);
   const seconds = first && last ? last.t - first.t : 0;
   const echoes = first && last ? last.driver.totals.received - first.driver.totals.received : 0;
+  const opens = first && last ? last.driver.totals.opened - first.driver.totals.opened : 0;
   const delays = points.map((p) => p.server.loopDelay.p99);
   const totals = final.totals;
   const failures: string[] = [];
@@ -96,6 +99,7 @@ function judge(options: SoakOptions, points: Point[], final: DriverSnapshot & { 
       half.map((p) => p.server.rss),
     ),
     echoesPerSecond: seconds > 0 ? echoes / seconds : 0,
+    opensPerSecond: seconds > 0 ? opens / seconds : 0,
     loopDelayP99Ms: { median: quantile(delays, 0.5), max: Math.max(0, ...delays) },
     failures,
   };
@@ -123,14 +127,14 @@ function report(options: SoakOptions, points: Point[], start: ServerSample, end:
     `messages: ${tt.sent} sent, ${tt.received} echoed (${v.echoesPerSecond.toFixed(0)}/s), ${tt.verified} checked byte for byte; ` +
       `lost ${tt.lost}, duplicated ${tt.duplicates}, altered ${tt.mismatches}; abandoned by vanishing peers ${tt.abandoned}; ` +
       `never read ${tt.stalledSent}; skipped (in-flight cap) ${tt.skipped}`,
-    `connections: ${tt.opened} opened (${tt.openedCompressed} compressed), ${tt.closedClean} closed cleanly, ${tt.abrupt} vanished, ` +
+    `connections: ${tt.opened} opened (${tt.openedCompressed} compressed; ${v.opensPerSecond.toFixed(0)}/s), ${tt.closedClean} closed cleanly, ${tt.abrupt} vanished, ` +
       `${tt.stalledEnded} never-reading ended, ${tt.unexpectedEnds} ended unexpectedly ${JSON.stringify(tt.unexpectedCodes)}, ` +
       `${tt.handshakeFailures} handshakes failed; pings ${tt.pingsSent}, pongs ${tt.pongsReceived}, server pings answered ${tt.serverPings}`,
     '',
     `slopes after warm-up (${points.filter((p) => p.t >= options.warmup).length} samples):`,
     `  RSS            ${formatSlope(v.slopes.rss ?? null)}   (second half: ${formatSlope(v.rssSecondHalf)})`,
     `  heap used      ${formatSlope(v.slopes.heapUsed ?? null)}`,
-    `  external       ${formatSlope(v.slopes.external ?? null)}   (zlib's live allocations are counted here)`,
+    `  external       ${formatSlope(v.slopes.external ?? null)}`,
     `  main arena     ${formatSlope(v.slopes.mainArena ?? null)}`,
     `  thread arenas  ${formatSlope(v.slopes.threadArenas ?? null)}`,
     `  other anon     ${formatSlope(v.slopes.otherAnonymous ?? null)}`,
@@ -155,6 +159,8 @@ async function main(): Promise<number> {
   const ours = options.impl === 'ours' ? oursModule(root) : null;
   const serverArgv = [process.execPath, '--expose-gc', '--import', 'tsx', join(root, 'benchmarks/soak/server.ts'), '--impl', options.impl, '--heartbeat', String(options.heartbeat)];
   if (ours) serverArgv.push('--module', ours.path);
+  if (options.dropEvery > 0) serverArgv.push('--drop-every', String(options.dropEvery));
+  if (options.poolMaxBytes >= 0) serverArgv.push('--pool-max-bytes', String(options.poolMaxBytes));
   console.log(`soak: ${options.impl === 'ours' ? `ws6455 from ${ours?.note}` : 'ws'}; ${JSON.stringify(options)}`);
 
   const { child: server, ready } = await startChild('soak server', serverArgv, SERVER_CPU, root, options.serverEnv);
@@ -164,6 +170,7 @@ async function main(): Promise<number> {
   let end: ServerSample | null = null;
   let start: ServerSample | null = null;
   let error: string | null = null;
+  let missed = 0;
   try {
     driver = (await startChild('soak driver', [process.execPath, '--import', 'tsx', join(root, 'benchmarks/soak/driver.ts')], LOADGEN_CPU, root)).child;
     const sample = (smaps: boolean, gc = false): Promise<ServerSample> => server.request<ServerSample>('sample', { smaps, gc }, 30_000);
@@ -176,10 +183,18 @@ async function main(): Promise<number> {
     for (let i = 1; i <= count && server.exited === null; i++) {
       await sleep(Math.max(0, t0 + i * options.sample * 1000 - performance.now()));
       const smaps = options.smapsEvery > 0 && i % options.smapsEvery === 0;
-      const [s, d] = await Promise.all([sample(smaps), driver.request<DriverSnapshot>('snapshot', {}, 30_000)]);
-      const point = { t: (performance.now() - t0) / 1000, server: s, driver: d };
-      points.push(point);
-      if (i % printEvery === 0 || i === count) console.log(progress(point));
+      try {
+        const [s, d] = await Promise.all([sample(smaps), driver.request<DriverSnapshot>('snapshot', {}, 30_000)]);
+        const point = { t: (performance.now() - t0) / 1000, server: s, driver: d };
+        points.push(point);
+        if (i % printEvery === 0 || i === count) console.log(progress(point));
+      } catch (err) {
+        // A process that is gone ends the run; a late answer (a stopped or starved process)
+        // costs one sample only.
+        if (server.exited !== null || driver.exited !== null) throw err;
+        missed++;
+        console.log(`sample ${i} missed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
     }
     final = await driver.request<DriverSnapshot & { notEnded: number }>('stop', {}, 2 * options.drainTimeout + 30_000);
     // The server counts its closes a moment after the driver saw them.
@@ -194,11 +209,19 @@ async function main(): Promise<number> {
     await server.stop();
   }
 
-  if (start === null || final === null) {
+  if (start === null) {
     console.error(`soak failed: ${error ?? 'no result'}`);
     return 1;
   }
+  // Without the driver's final counts, the last snapshot stands in (its failure is reported).
+  const lastSnapshot = points.at(-1)?.driver;
+  if (final === null && lastSnapshot === undefined) {
+    console.error(`soak failed: ${error ?? 'no result'}`);
+    return 1;
+  }
+  final ??= { ...(lastSnapshot as DriverSnapshot), notEnded: 0 };
   const verdict = judge(options, points, final, server.exited && error ? `${server.exited}: ${error}` : error);
+  if (missed > 0) verdict.failures.push(`${missed} samples missed`);
   console.log(report(options, points, start, end, final, verdict));
   const outFile = options.json ?? join(root, 'benchmarks/results', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(outFile), { recursive: true });

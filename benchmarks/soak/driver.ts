@@ -48,6 +48,7 @@ const run = {
   sending: false,
   churning: false,
   churnCredit: 0,
+  lastChurn: 0,
   random: rng(1),
   lastTick: performance.now(),
 };
@@ -110,7 +111,14 @@ function tick(): void {
 function churn(): void {
   if (!run.churning) return;
   const options = run.options as SoakOptions;
-  run.churnCredit += options.conns * options.churnShare;
+  // By the clock, not by timer fires, so that timer jitter does not lower the churn rate; but
+  // a driver that was stalled (a busy machine) catches up one second's worth at most, not
+  // with a reconnect storm.
+  const now = performance.now();
+  const perInterval = options.conns * options.churnShare;
+  const catchUp = Math.max(1, 1000 / options.churnInterval) * perInterval;
+  run.churnCredit = Math.min(run.churnCredit + (perInterval * (now - run.lastChurn)) / options.churnInterval, catchUp);
+  run.lastChurn = now;
   const candidates = run.peers.filter((p) => p.state === 'open' && p.kind !== 'stalled');
   // Bounded by the number of candidates.
   while (run.churnCredit >= 1 && candidates.length > 0) {
@@ -119,7 +127,7 @@ function churn(): void {
     const peer = candidates[i] as Peer;
     candidates[i] = candidates[candidates.length - 1] as Peer;
     candidates.pop();
-    peer.retire(run.random() < options.abruptShare, performance.now());
+    peer.retire(run.random() < options.abruptShare, now);
   }
 }
 
@@ -151,6 +159,7 @@ async function start(req: { port: number; options: SoakOptions }) {
   }, 60_000);
   run.sending = true;
   run.churning = true;
+  run.lastChurn = performance.now();
   churnTimer = setInterval(churn, options.churnInterval);
   return { opened: run.totals.opened, allOpen: all, ms: performance.now() - t0, handshakeFailures: run.totals.handshakeFailures };
 }

@@ -3,8 +3,11 @@
  * (the `[heap]` mapping that brk grows), the arenas glibc creates for other threads (each a
  * 64 MiB-aligned reservation of 64 MiB, of which the used part is readable and the rest
  * PROT_NONE), and every other anonymous mapping (V8's heap, thread stacks, large malloc blocks
- * served by mmap). With `external` from process.memoryUsage() (which counts zlib's live
- * allocations) this tells memory that is in use from memory an allocator keeps after a free.
+ * served by mmap). node:zlib initialises a stream on the libuv thread that runs its first
+ * job, so zlib's state lives in the thread arenas; with the number of zlib streams alive this
+ * tells memory in use from memory an allocator keeps after a free. (process.memoryUsage()'s
+ * `external` does not show zlib's state on Node 20: a new 15-bit compressor adds its 16 KiB
+ * output buffer there, not its 256 KiB of state.)
  *
  * @module
  */

@@ -27,6 +27,8 @@ export interface SoakOptions {
   compressShare: number;
   /** Offer `server_no_context_takeover; client_no_context_takeover` instead of the defaults. */
   noContextTakeover: boolean;
+  /** The server's `perMessageDeflate.poolMaxBytes` (ws6455; -1: the library's default). */
+  poolMaxBytes: number;
   /** Messages per second each normal connection sends (open loop). */
   rate: number;
   /** Most echoes a connection waits for before it skips a send (the skip is counted). */
@@ -58,6 +60,8 @@ export interface SoakOptions {
   json: string | null;
   /** Random seed (which peers churn). */
   seed: number;
+  /** Testing the soak itself: the server leaves every Nth message unanswered (0: never). */
+  dropEvery: number;
 }
 
 /** The full run of issue 13. */
@@ -65,13 +69,14 @@ export const DEFAULTS: SoakOptions = {
   impl: 'ours',
   conns: 10_000,
   duration: 1800,
-  warmup: 120,
+  warmup: 300,
   sample: 10,
   churnShare: 0.01,
   churnInterval: 200,
   abruptShare: 0.05,
   compressShare: 0.2,
   noContextTakeover: false,
+  poolMaxBytes: -1,
   rate: 1,
   maxInFlight: 32,
   pingInterval: 10_000,
@@ -90,6 +95,7 @@ export const DEFAULTS: SoakOptions = {
   serverEnv: {},
   json: null,
   seed: 1,
+  dropEvery: 0,
 };
 
 const NUMERIC = Object.keys(DEFAULTS).filter((k) => typeof DEFAULTS[k as keyof SoakOptions] === 'number');
@@ -101,7 +107,8 @@ function kebab(name: string): string {
 /**
  * Reads `--kebab-name value` pairs (and the flag `--no-context-takeover`) from `argv`. Warm-up
  * and the sample interval follow a short `--duration` unless given: a quarter of the run
- * (at most 120 s) and a sixtieth of it (1 to 10 s).
+ * (at most 300 s: malloc's arenas take about four minutes to reach their working set at
+ * 2,000 connections) and a sixtieth of it (1 to 10 s).
  *
  * @throws Error on an unknown option or a value that is not a number where one is needed
  */
@@ -131,7 +138,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
       const key = NUMERIC.find((k) => kebab(k) === name);
       const n = Number(value);
       if (key === undefined) throw new Error(`unknown option ${arg}`);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${arg} must be a number >= 0`);
+      if (!Number.isFinite(n) || (n < 0 && key !== 'poolMaxBytes')) throw new Error(`${arg} must be a number >= 0`);
       (out as unknown as Record<string, number>)[key] = n;
       given.add(key);
     }

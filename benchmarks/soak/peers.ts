@@ -185,6 +185,7 @@ export class Peer {
     if (this.compressed !== answer.startsWith('permessage-deflate')) {
       note(this.totals, `permessage-deflate ${this.compressed ? 'refused' : 'accepted unasked'}: '${answer}'`);
       this.totals.unexpectedEnds++;
+      this.end();
       this.conn.destroy();
       return;
     }

@@ -8,7 +8,7 @@
  *   event-loop delay since the last sample, CPU time, message and connection counters, zlib
  *   handles alive, and with `smaps` where resident memory lives (native-memory.ts).
  *
- *   node --expose-gc --import tsx benchmarks/soak/server.ts --impl ours|ws [--module /abs/index.js] [--heartbeat ms]
+ *   node --expose-gc --import tsx benchmarks/soak/server.ts --impl ours|ws [--module /abs/index.js] [--heartbeat ms] [--drop-every n] [--pool-max-bytes n]
  */
 import { createHook } from 'node:async_hooks';
 import { readdirSync } from 'node:fs';
@@ -64,6 +64,10 @@ type ServerCtor = new (opts: Record<string, unknown>) => ServerLike;
 
 const impl = arg('impl', 'ours');
 const heartbeat = Number(arg('heartbeat', '0'));
+/** Testing the soak itself: leave every Nth message unanswered. */
+const dropEvery = Number(arg('drop-every', '0'));
+/** ws6455's `perMessageDeflate.poolMaxBytes` (-1: its default). */
+const poolMaxBytes = Number(arg('pool-max-bytes', '-1'));
 
 // zlib handles: created, and not yet destroyed by the garbage collector (async_hooks).
 let zlibCreated = 0;
@@ -148,7 +152,12 @@ async function load(): Promise<ServerCtor> {
 }
 
 const WebSocketServer = await load();
-const options: Record<string, unknown> = { port: 0, host: '127.0.0.1', maxPayload: 1024 * 1024, perMessageDeflate: true };
+const options: Record<string, unknown> = {
+  port: 0,
+  host: '127.0.0.1',
+  maxPayload: 1024 * 1024,
+  perMessageDeflate: impl === 'ours' && poolMaxBytes >= 0 ? { poolMaxBytes } : true,
+};
 if (impl === 'ours' && heartbeat > 0) options.heartbeat = { interval: heartbeat, timeout: Math.ceil(heartbeat / 3) };
 const wss = new WebSocketServer(options);
 wss.on('error', (err) => {
@@ -161,6 +170,7 @@ wss.on('connection', (ws) => {
   // The echo handler every ws user writes.
   ws.on('message', (data, isBinary) => {
     counters.messagesIn++;
+    if (dropEvery > 0 && counters.messagesIn % dropEvery === 0) return;
     counters.messagesOut++;
     ws.send(data, { binary: isBinary });
   });
