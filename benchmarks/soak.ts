@@ -116,7 +116,20 @@ function progress(p: Point): string {
   );
 }
 
-function report(options: SoakOptions, points: Point[], start: ServerSample, end: ServerSample | null, final: DriverSnapshot, v: Verdict): string {
+function afterwards(s: ServerSample): string {
+  const native = s.native ? ` (main arena ${mib(s.native.mainArena)}, thread arenas ${mib(s.native.threadArenas)})` : '';
+  return `rss ${mib(s.rss)} MiB${native}, heap ${mib(s.heapUsed)}, external ${mib(s.external)}, fds ${s.fds}, zlib handles ${s.zlibLive} of ${s.zlibCreated} made`;
+}
+
+function report(
+  options: SoakOptions,
+  points: Point[],
+  start: ServerSample,
+  end: ServerSample | null,
+  settled: ServerSample | null,
+  final: DriverSnapshot,
+  v: Verdict,
+): string {
   const tt = final.totals;
   const lines = [
     '',
@@ -140,9 +153,10 @@ function report(options: SoakOptions, points: Point[], start: ServerSample, end:
     `  other anon     ${formatSlope(v.slopes.otherAnonymous ?? null)}`,
     `  fds            ${v.slopes.fds ? `${v.slopes.fds.mbPerHour >= 0 ? '+' : ''}${v.slopes.fds.mbPerHour.toFixed(1)} per hour` : '-'}`,
     `event-loop delay p99 per sample: median ${v.loopDelayP99Ms.median.toFixed(1)} ms, max ${v.loopDelayP99Ms.max.toFixed(1)} ms`,
-    `server before the load: rss ${mib(start.rss)} MiB, heap ${mib(start.heapUsed)}; after all closed (GC): ` +
-      (end ? `rss ${mib(end.rss)} MiB, heap ${mib(end.heapUsed)}, external ${mib(end.external)}, fds ${end.fds}, zlib handles ${end.zlibLive} of ${end.zlibCreated} made, errors ${end.errors}` : 'n/a'),
+    `server before the load: ${afterwards(start)}`,
+    `after all closed (GC): ${end ? `${afterwards(end)}, connection errors ${end.errors}` : 'n/a'}`,
   ];
+  if (settled) lines.push(`${options.settle} s later (GC): ${afterwards(settled)}`);
   if (tt.problems.length > 0) lines.push(`first problems: ${tt.problems.join('; ')}`);
   lines.push(v.failures.length === 0 ? 'result: OK' : `result: FAILED (${v.failures.join('; ')})`);
   return lines.join('\n');
@@ -168,6 +182,7 @@ async function main(): Promise<number> {
   const points: Point[] = [];
   let final: (DriverSnapshot & { notEnded: number }) | null = null;
   let end: ServerSample | null = null;
+  let settled: ServerSample | null = null;
   let start: ServerSample | null = null;
   let error: string | null = null;
   let missed = 0;
@@ -202,6 +217,10 @@ async function main(): Promise<number> {
     while (Date.now() < deadline && (await sample(false)).open > 0) await sleep(100);
     await sleep(500);
     end = await sample(options.smapsEvery > 0, true);
+    if (options.settle > 0) {
+      await sleep(options.settle * 1000);
+      settled = await sample(options.smapsEvery > 0, true);
+    }
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
   } finally {
@@ -222,10 +241,10 @@ async function main(): Promise<number> {
   final ??= { ...(lastSnapshot as DriverSnapshot), notEnded: 0 };
   const verdict = judge(options, points, final, server.exited && error ? `${server.exited}: ${error}` : error);
   if (missed > 0) verdict.failures.push(`${missed} samples missed`);
-  console.log(report(options, points, start, end, final, verdict));
+  console.log(report(options, points, start, end, settled, final, verdict));
   const outFile = options.json ?? join(root, 'benchmarks/results', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, JSON.stringify({ kind: 'soak', machine: machine(root), ours: ours?.note ?? null, options, start, points, final, end, verdict }, null, 2));
+  writeFileSync(outFile, JSON.stringify({ kind: 'soak', machine: machine(root), ours: ours?.note ?? null, options, start, points, final, end, settled, verdict }, null, 2));
   console.log(`results: ${relative(process.cwd(), outFile)}`);
   return verdict.failures.length === 0 ? 0 : 1;
 }

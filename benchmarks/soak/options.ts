@@ -52,6 +52,11 @@ export interface SoakOptions {
   drainTimeout: number;
   /** Fail the run when the RSS slope after warm-up exceeds this many MB/h (0: report only). */
   maxSlope: number;
+  /**
+   * Seconds to wait after every connection closed before sampling the server once more (idle
+   * zlib streams of ws6455's pool are destroyed after 60 s).
+   */
+  settle: number;
   /** Read /proc/self/smaps in the server every this many samples (0: never). */
   smapsEvery: number;
   /** Extra environment for the server process, e.g. `MALLOC_ARENA_MAX=2`. */
@@ -91,6 +96,7 @@ export const DEFAULTS: SoakOptions = {
   verifyEvery: 10,
   drainTimeout: 10_000,
   maxSlope: 0,
+  settle: 70,
   smapsEvery: 3,
   serverEnv: {},
   json: null,
@@ -108,7 +114,7 @@ function kebab(name: string): string {
  * Reads `--kebab-name value` pairs (and the flag `--no-context-takeover`) from `argv`. Warm-up
  * and the sample interval follow a short `--duration` unless given: a quarter of the run
  * (at most 300 s: malloc's arenas take about four minutes to reach their working set at
- * 2,000 connections) and a sixtieth of it (1 to 10 s).
+ * 2,000 connections) and a sixtieth of it (1 to 10 s); runs under 10 minutes do not settle.
  *
  * @throws Error on an unknown option or a value that is not a number where one is needed
  */
@@ -145,6 +151,7 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions {
   }
   if (!given.has('warmup')) out.warmup = Math.min(DEFAULTS.warmup, out.duration / 4);
   if (!given.has('sample')) out.sample = Math.min(DEFAULTS.sample, Math.max(1, out.duration / 60));
+  if (!given.has('settle') && out.duration < 600) out.settle = 0;
   if (out.conns < out.stalled + out.slow + 1) throw new Error('--conns must exceed --stalled + --slow');
   return out;
 }

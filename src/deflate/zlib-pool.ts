@@ -1,14 +1,14 @@
 /**
  * A process-wide pool of idle zlib streams, reset and ready for the next connection.
  *
- * Why: node:zlib allocates a stream's state (for a 15-bit compressor with memLevel 8, about
- * 280 KiB in a handful of 64 KiB blocks) lazily, on the libuv thread that runs its first job,
- * so it lands in that thread's malloc arena; it is freed on the main thread when the stream
- * is closed. Creating and closing streams for every connection (and, without context
- * takeover, for every message) under churn leaves glibc's thread arenas fragmented: resident
- * memory climbs although every stream is released (benchmarks/soak measured +1.7 GB/h in the
- * first minutes with 2,000 connections of which 20% compress, the JS heap flat). Handing a
- * released stream to the next connection instead keeps the same blocks in use.
+ * Why: node:zlib allocates a stream's state (for a compressor with a 15-bit window and memLevel
+ * 8, about 280 KiB in blocks of 64 KiB) lazily, on the libuv thread that runs its first job, so
+ * it lands in that thread's malloc arena; closing the stream frees it from the main thread. A
+ * compressing connection creates and destroys two streams, and without context takeover two
+ * per message: allocation and initialisation work each time, and a stream of 64 KiB blocks
+ * through glibc's thread arenas, which keep the address space they reached and fragment as
+ * blocks of different lifetimes interleave. A released stream handed to the next connection
+ * costs a reset instead (benchmarks/soak measures the difference).
  *
  * Reuse is exact: `reset()` (deflateReset / inflateReset) puts a stream in the state of a new
  * one with the same parameters, so RFC 7692 §7.1.1's context takeover rules hold: a
@@ -18,8 +18,8 @@
  *
  * Cost: at most `maxBytes` (estimated per stream from its parameters, see
  * {@link deflateStreamBytes} and {@link inflateStreamBytes}) held by idle streams in the whole
- * process, and none for long: a stream idle for `idleTimeout` ms is destroyed by a timer that
- * does not keep the process alive.
+ * process, each for a limited time: a stream idle for `idleTimeout` ms (default 60 s) is
+ * destroyed by a timer that does not keep the process alive.
  *
  * @module
  */
