@@ -12,14 +12,15 @@
  *     --agent NAME                  agent name in reports (default: the impl name)
  *     --out DIR                     report root (default autobahn/reports, or autobahn/reports/reference-<impl>)
  *     --time-scale N                stretch protocol timeouts on slow machines (default 1)
- *     --no-check                    do not compare with autobahn/expected-results.json
+ *     --no-check                    do not compare with the expected verdicts
  *     --write-expected              store this run's verdicts as the expected ones (keeps known issues)
- * Exit code 1 when a case is worse than expected (checked for our library only).
+ * Expected verdicts: autobahn/expected-results.json for our library (exit 1 when a case is worse),
+ * autobahn/expected-results-ws.json for the ws reference (exit 1 when any case differs).
  */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { selectCases } from './catalogue/index.js';
-import { compareWithExpected, describeComparison, readExpected, writeExpected } from './expected.js';
+import { EXPECTED_PATH, REFERENCE_WS_PATH, compareWithExpected, describeComparison, readExpected, writeExpected } from './expected.js';
 import type { Testee } from './expected.js';
 import { testClient, testServer } from './harness.js';
 import type { ImplName } from './impl.js';
@@ -57,7 +58,9 @@ async function main(): Promise<number> {
   const timeScale = Number(args.get('time-scale') ?? 1);
   const root = args.get('out') ?? join(fileURLToPath(new URL('.', import.meta.url)), 'reports', impl === 'ws6455' ? '' : `reference-${impl}`);
   const externalTarget = (url !== undefined && testees.includes('server')) || (listen !== undefined && testees.includes('client'));
-  const check = impl === 'ws6455' && !externalTarget && !args.has('no-check');
+  const check = !externalTarget && !args.has('no-check');
+  // Our library must not get worse than expected-results.json; the ws reference must match its file exactly.
+  const expectedPath = impl === 'ws6455' ? EXPECTED_PATH : REFERENCE_WS_PATH;
   const log = (line: string) => console.log(line);
 
   console.log(`conformance: ${cases.length} cases, profile ${profile}, impl ${impl}${url ? `, server ${url}` : ''}${listen ? `, listening on ${listen}` : ''}`);
@@ -83,12 +86,12 @@ async function main(): Promise<number> {
     console.log(`${testee} under test (${results[0]?.agent ?? agent}): ${summaryLine(results)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(`  reports: ${dir}/index.html, summary.md, index.json`);
     if (args.has('write-expected')) {
-      await writeExpected(testee, results);
-      console.log(`  wrote expected verdicts for the ${testee} role`);
+      await writeExpected(testee, results, expectedPath);
+      console.log(`  wrote expected verdicts for the ${testee} role to ${fileURLToPath(expectedPath)}`);
     } else if (check) {
-      const comparison = compareWithExpected(await readExpected(), testee, results);
+      const comparison = compareWithExpected(await readExpected(expectedPath), testee, results);
       for (const line of describeComparison(testee, comparison)) console.log(`  ${line}`);
-      if (comparison.regressions.length > 0) failed = true;
+      if (comparison.regressions.length > 0 || (impl !== 'ws6455' && comparison.improvements.length > 0)) failed = true;
     }
   }
   return failed ? 1 : 0;

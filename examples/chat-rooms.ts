@@ -82,35 +82,62 @@ process.once('SIGTERM', () => {
 http.listen(port, '127.0.0.1', () => {
   const { port: actual } = http.address() as AddressInfo;
   console.log(`chat on ws://127.0.0.1:${actual}/chat?name=you, metrics on http://127.0.0.1:${actual}/metrics`);
-  if (demo) void runDemo(actual);
+  if (demo) {
+    runDemo(actual).catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+  }
 });
 
-/** Three users chat in two rooms; prints what each one sees, then the metrics, and exits. */
+/**
+ * Three users chat in two rooms; prints what each one sees, then the metrics, and exits. Each
+ * step waits until its effect was seen (at most 5 s), so the output is the same on every run.
+ */
 async function runDemo(actual: number): Promise<void> {
-  const user = async (name: string): Promise<{ ws: WebSocket; seen: string[] }> => {
+  const user = async (name: string) => {
     const ws = await WebSocket.connect(`ws://127.0.0.1:${actual}/chat?name=${name}`);
     const seen: string[] = [];
-    ws.on('message', (data: Buffer) => seen.push(data.toString()));
-    return { ws, seen };
+    const waiters: Array<() => void> = [];
+    ws.on('message', (data: Buffer) => {
+      seen.push(data.toString());
+      for (const wake of waiters.splice(0)) wake();
+    });
+    /** Sends `msg` as JSON. */
+    const send = (msg: object): void => void ws.send(JSON.stringify(msg));
+    /** Resolves once this user received a message containing all of `fields`. */
+    const sees = (fields: Record<string, string>): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${name} never saw ${JSON.stringify(fields)}`)), 5000);
+        const check = (): void => {
+          const found = seen.some((line) => Object.entries(fields).every(([k, v]) => (JSON.parse(line) as Record<string, unknown>)[k] === v));
+          if (!found) return void waiters.push(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        check();
+      });
+    return { name, ws, seen, send, sees };
   };
-  const send = (ws: WebSocket, msg: object): void => {
-    ws.send(JSON.stringify(msg));
-  };
-  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   const [ada, bob, cy] = await Promise.all([user('ada'), user('bob'), user('cy')]);
-  send(ada.ws, { join: 'lobby' });
-  send(bob.ws, { join: 'lobby' });
-  send(cy.ws, { join: 'dev' });
-  await pause(50);
-  send(ada.ws, { say: 'hello lobby', room: 'lobby' });
-  send(cy.ws, { say: 'anyone in dev?', room: 'dev' });
-  send(bob.ws, { join: 'dev' });
-  await pause(50);
-  send(bob.ws, { say: 'me!', room: 'dev' });
-  send(bob.ws, { leave: 'lobby' });
-  await pause(100);
-  for (const [name, u] of [['ada', ada], ['bob', bob], ['cy', cy]] as const) {
-    console.log(`${name} saw:`);
+  ada.send({ join: 'lobby' });
+  await ada.sees({ event: 'join', who: 'ada' });
+  bob.send({ join: 'lobby' });
+  await ada.sees({ event: 'join', who: 'bob' });
+  cy.send({ join: 'dev' });
+  await cy.sees({ event: 'join', who: 'cy' });
+  ada.send({ say: 'hello lobby', room: 'lobby' });
+  await bob.sees({ text: 'hello lobby' });
+  bob.send({ join: 'dev' });
+  await cy.sees({ event: 'join', who: 'bob' });
+  cy.send({ say: 'anyone in dev?', room: 'dev' });
+  await bob.sees({ text: 'anyone in dev?' });
+  bob.send({ say: 'me!', room: 'dev' });
+  await cy.sees({ text: 'me!' });
+  bob.send({ leave: 'lobby' });
+  await ada.sees({ event: 'leave', who: 'bob' });
+  for (const u of [ada, bob, cy]) {
+    console.log(`${u.name} saw:`);
     for (const line of u.seen) console.log(`  ${line}`);
   }
   console.log(`rooms: ${hub.roomNames().map((r) => `${r}(${hub.size(r)})`).join(' ')}`);

@@ -14,6 +14,8 @@ import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { DeflateParams } from './pmce-negotiation.js';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** A stored block holding the one octet 0x5a (header 00, LEN 1, NLEN ~1), to probe for a block boundary. */
+const SENTINEL = Buffer.from([0x00, 0x01, 0x00, 0xfe, 0xff, 0x5a]);
 
 /** Inflated bytes one message may reach: far beyond the 128 KiB the cases send, and a bound on a runaway testee. */
 export const MAX_INFLATED = 64 * 1024 * 1024;
@@ -88,19 +90,54 @@ export class PeerDeflate {
     return payload;
   }
 
-  /** The plaintext of a received compressed message (RFC 7692 §7.2.2); throws when it is not valid DEFLATE data. */
-  decompress(payload: Buffer): Buffer {
+  /**
+   * The plaintext of a received compressed message (RFC 7692 §7.2.2); throws when it is not valid DEFLATE data, and
+   * a RangeError (code ERR_BUFFER_TOO_LARGE) when it inflates past `maxOutput` octets.
+   */
+  decompress(payload: Buffer, maxOutput = MAX_INFLATED): Buffer {
+    return this.inflate(payload, { maxOutput }).plain;
+  }
+
+  /**
+   * {@link decompress}, also telling how many octets of the payload and its 4-octet tail came after the end of
+   * the DEFLATE stream (`unused`, 0 unless the data ends with a final block, BFINAL = 1; like the suite, the peer
+   * ignores them) and, with `checkBoundary`, whether the data ends on a DEFLATE block boundary (`endsBlock`). For
+   * the fuzzer's oracle (test/fuzz). `chunkSize` sets zlib's output step, which decides whether a message that is
+   * both too large and broken fails on its size or on its data first.
+   */
+  inflate(
+    payload: Buffer,
+    opts: { maxOutput?: number; checkBoundary?: boolean; chunkSize?: number } = {},
+  ): { plain: Buffer; unused: number; endsBlock: boolean } {
+    const maxOutput = opts.maxOutput ?? MAX_INFLATED;
     const dictionary = this.in.dictionary();
-    const plain = inflateRawSync(Buffer.concat([payload, TAIL]), {
+    const options = {
       windowBits: this.in.windowBits,
       finishFlush: constants.Z_SYNC_FLUSH,
-      maxOutputLength: MAX_INFLATED,
+      maxOutputLength: maxOutput,
+      info: true,
+      ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
       ...(dictionary ? { dictionary } : {}),
-    });
+    };
+    const input = Buffer.concat([payload, TAIL]);
+    const { buffer: plain, engine } = inflateRawSync(input, options) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const unused = input.length - engine.bytesWritten;
+    // Well-formed data plus the tail ends on a block boundary (RFC 7692 §7.2.2), so a stored block of one octet
+    // appended after it decodes to just that octet. Data that leaves the decoder inside a block reads it otherwise.
+    // (A stream that ended with a final block is at its end: nothing carries over.)
+    let endsBlock = true;
+    if (opts.checkBoundary && unused === 0) {
+      try {
+        const probe = inflateRawSync(Buffer.concat([payload, TAIL, SENTINEL]), { ...options, info: false, maxOutputLength: maxOutput + 1 });
+        endsBlock = probe.length === plain.length + 1 && probe[plain.length] === 0x5a && probe.subarray(0, plain.length).equals(plain);
+      } catch {
+        endsBlock = false;
+      }
+    }
     this.in.remember(plain);
     this.stats.compressedIn++;
     this.stats.wireOctetsIn += payload.length;
-    return plain;
+    return { plain, unused, endsBlock };
   }
 
   /** Counts a message that arrived uncompressed (RSV1 clear), which RFC 7692 §6 allows. */

@@ -4,6 +4,11 @@
  * encoding, UTF-8 of text messages checked frame by frame). A violation is reported once and parsing stops.
  * With permessage-deflate negotiated, RSV1 marks a compressed message on its first frame only (RFC 7692 §6); such
  * a message is handed over still compressed, and its UTF-8 is checked after decompression by the session.
+ *
+ * The fuzzer (test/fuzz) also uses this reader as its independent judge of what a frame stream means; for that it
+ * can be told where each frame starts (`position`, `frameStart`), hear each header before its payload (`header`),
+ * and leave the minimal-length rule out (`minimalLengths: false`), which is the suite's rule, not RFC 6455's
+ * rule for receivers.
  */
 import { applyMask } from './frame-builder.js';
 import { Utf8Validator } from './utf8.js';
@@ -13,12 +18,37 @@ export interface ReaderSink {
   alive(): boolean;
   protocolViolation(reason: string): void;
   invalidPayload(reason: string): void;
+  /**
+   * Optional: a header passed every rule; its payload follows. Called before any payload byte is read, so a sink
+   * that bounds sizes can refuse the frame here.
+   */
+  header?(info: FrameHeader): void;
   frame(info: ReceivedFrame): void;
   /** `compressed`: RSV1 was set on the first frame; `payload` is the compressed payload of all frames. */
   message(payload: Buffer, binary: boolean, compressed: boolean): void;
   ping(payload: Buffer): void;
   pong(payload: Buffer): void;
   close(code: number | undefined, reason: Buffer | undefined): void;
+}
+
+/** A frame header as read, before its payload. */
+export interface FrameHeader {
+  readonly opcode: number;
+  readonly fin: boolean;
+  readonly rsv: number;
+  readonly masked: boolean;
+  readonly length: number;
+  /** Octets of the header itself (2 to 14). */
+  readonly headerLength: number;
+}
+
+/** Options of a {@link FrameReader}. */
+export interface ReaderOptions {
+  /**
+   * Fail a 16-bit or 64-bit length that would fit a shorter encoding (default true, as the suite does). RFC 6455
+   * §5.2 asks senders for the minimal encoding; it does not require receivers to refuse others.
+   */
+  readonly minimalLengths?: boolean;
 }
 
 /** A received frame, for the wire log. */
@@ -51,6 +81,9 @@ export class FrameReader {
   private messageCompressed = false;
   private readonly utf8 = new Utf8Validator();
   private stopped = false;
+  private consumed = 0;
+  private currentFrameStart = 0;
+  private readonly minimalLengths: boolean;
 
   /**
    * `expectMasked`: true in the server role (client frames must be masked), false in the client role.
@@ -60,7 +93,20 @@ export class FrameReader {
     private readonly sink: ReaderSink,
     private readonly expectMasked: boolean,
     private readonly compression = false,
-  ) {}
+    options: ReaderOptions = {},
+  ) {
+    this.minimalLengths = options.minimalLengths ?? true;
+  }
+
+  /** Octets consumed so far: headers and payloads of the frames read (not the bytes of a header still incomplete). */
+  get position(): number {
+    return this.consumed;
+  }
+
+  /** Offset of the first octet of the frame being read (or of the next one, between frames). */
+  get frameStart(): number {
+    return this.currentFrameStart;
+  }
 
   /** Feeds bytes from the socket. */
   push(chunk: Buffer): void {
@@ -95,6 +141,7 @@ export class FrameReader {
 
   private consume(n: number): void {
     this.buffered -= n;
+    this.consumed += n;
     while (n > 0) {
       const c = this.chunks[0] as Buffer;
       if (c.length <= n) {
@@ -108,6 +155,7 @@ export class FrameReader {
   }
 
   private readHeader(): boolean {
+    this.currentFrameStart = this.consumed;
     const two = this.peek(2);
     if (!two) return false;
     const b0 = two[0] as number;
@@ -146,16 +194,23 @@ export class FrameReader {
     let length = len1;
     if (ext === 2) {
       length = header.readUInt16BE(2);
-      if (length < 126) return this.fail('protocol', 'invalid data frame length (not using minimal length encoding)');
+      if (length < 126 && this.minimalLengths) return this.fail('protocol', 'invalid data frame length (not using minimal length encoding)');
     } else if (ext === 8) {
       const big = header.readBigUInt64BE(2);
       if (big > 0x7fffffffffffffffn) return this.fail('protocol', 'invalid data frame length (>2^63)');
-      if (big < 65536n) return this.fail('protocol', 'invalid data frame length (not using minimal length encoding)');
+      if (big < 65536n && this.minimalLengths) return this.fail('protocol', 'invalid data frame length (not using minimal length encoding)');
       if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail('protocol', 'frame too large for this peer');
       length = Number(big);
     }
     const mask = masked ? Buffer.from(header.subarray(2 + ext, 6 + ext)) : null;
     this.consume(headerLength);
+    if (this.sink.header) {
+      this.sink.header({ opcode, fin, rsv, masked, length, headerLength });
+      if (!this.sink.alive()) {
+        this.stopped = true;
+        return false;
+      }
+    }
     this.frame = { opcode, fin, rsv, mask, length, received: 0, parts: [] };
     if (opcode <= 2 && this.messageOpcode === 0) {
       this.messageOpcode = opcode;

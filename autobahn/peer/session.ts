@@ -13,8 +13,10 @@
  *   compressed payload split into frames), and compressed messages received are decompressed, then UTF-8 checked.
  */
 import type { Socket } from 'node:net';
+import { closeCodeAllowed } from './close-rules.js';
 import type { PeerDeflate } from './deflate-codec.js';
 import { applyMask, encodeFrame, encodeHeader, newMask } from './frame-builder.js';
+import { suiteFragments } from './fragments.js';
 import { FrameReader } from './frame-reader.js';
 import type { ReaderSink, ReceivedFrame } from './frame-reader.js';
 import { hexPreview } from './bytes.js';
@@ -40,8 +42,6 @@ export interface SessionOptions {
 
 const CLOSE_HANDSHAKE_TIMEOUT = 1;
 const SERVER_DROP_TIMEOUT = 1;
-// Codes below 3000 that may appear in a close frame (RFC 6455 §7.4.1 plus the IANA registrations 1012-1014).
-const ALLOWED_CODES = new Set([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014]);
 
 /** The closing facts the verdict is computed from. */
 export interface CloseFacts {
@@ -146,7 +146,8 @@ export class FuzzSession implements ReaderSink {
   }
 
   /**
-   * A message, split into frames of `fragmentSize` payload bytes when given (only while OPEN). With
+   * A message, split into frames of `fragmentSize` payload bytes when given (only while OPEN), the way the suite's
+   * sendMessage splits it (see fragments.ts: a size that divides the length adds an empty final frame). With
    * permessage-deflate the message is compressed first and the compressed payload is what gets split, RSV1 on
    * the first frame only (RFC 7692 §6.1), as the suite's sendMessage does.
    */
@@ -155,13 +156,9 @@ export class FuzzSession implements ReaderSink {
     const opcode = binary ? 2 : 1;
     const rsv = this.deflate ? 4 : 0;
     const data = this.deflate ? this.deflate.compress(payload) : payload;
-    if (fragmentSize === undefined || fragmentSize <= 0 || data.length <= fragmentSize) {
-      this.sendFrame(opcode, data, { rsv });
-      return;
-    }
-    for (let i = 0; i < data.length; i += fragmentSize) {
-      const end = Math.min(i + fragmentSize, data.length);
-      this.sendFrame(i === 0 ? opcode : 0, data.subarray(i, end), { fin: end === data.length, rsv: i === 0 ? rsv : 0 });
+    // Frames exactly as the suite cuts them, including its empty final frame when the size divides the length.
+    for (const { start, end, fin } of suiteFragments(data.length, fragmentSize)) {
+      this.sendFrame(start === 0 ? opcode : 0, data.subarray(start, end), { fin, rsv: start === 0 ? rsv : 0 });
     }
   }
 
@@ -371,7 +368,7 @@ export class FuzzSession implements ReaderSink {
     this.facts.remoteCloseCode = code ?? null;
     this.facts.remoteCloseReason = reason ? describeReason(reason) : null;
     // RFC 6455 §7.4: codes below 1000, unassigned 1xxx/2xxx codes and codes from 5000 up must not be sent.
-    if (code !== undefined && (code < 1000 || (code <= 2999 && !ALLOWED_CODES.has(code)) || code >= 5000)) {
+    if (code !== undefined && !closeCodeAllowed(code)) {
       this.protocolViolation(`invalid close code ${code}`);
       return;
     }

@@ -144,11 +144,8 @@ for (const size of SIZES) {
   const payload = randomFillSync(Buffer.allocUnsafe(size));
   const batch = Math.max(1, Math.floor(STREAM_BYTES / (size + 14)));
   const discard: FrameOutput = {
-    write(data) {
-      sink ^= data.length;
-    },
-    writeRange(_buffer, start, end) {
-      sink ^= end - start;
+    writeFrame(_first, payloadLength, _buffer, start, end) {
+      sink ^= end - start + payloadLength;
     },
   };
   for (const masked of [false, true]) {

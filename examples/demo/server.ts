@@ -1,9 +1,11 @@
 /**
  * Demo: an echo endpoint and a broadcast endpoint on http://127.0.0.1:8080, plus a page whose
- * browser WebSocket talks to both. Run with `npm start`; set PORT / HOST to change the address.
+ * browser WebSocket talks to both. Run with `npm start`; set PORT / HOST to change the address
+ * (`PORT=0`: a free port, printed).
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from '../../src/index.js';
 
 const port = Number(process.env.PORT ?? 8080);
@@ -47,7 +49,9 @@ http.on('upgrade', (req, socket, head) => {
 });
 
 http.listen(port, host, () => {
-  console.log(`ws6455 demo on http://${host}:${port} (WebSockets: /echo, /broadcast)`);
+  // The port actually bound: PORT=0 picks a free one.
+  const { port: bound } = http.address() as AddressInfo;
+  console.log(`ws6455 demo on http://${host}:${bound} (WebSockets: /echo, /broadcast)`);
 });
 
 function shutdown(): void {

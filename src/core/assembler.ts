@@ -21,6 +21,8 @@ export interface AssemblerOptions {
   maxPayload: number;
   /** Most frames one message may be split into (1009 beyond it). */
   maxFragments: number;
+  /** Do not check text as UTF-8 (the `skipUTF8Validation` option; default false). */
+  skipUtf8Validation?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -37,6 +39,7 @@ export class Assembler implements FrameSink {
   private readonly sink: MessageSink;
   private readonly maxPayload: number;
   private readonly maxFragments: number;
+  private readonly checkUtf8: boolean;
 
   /** Opcode of the message in progress; 0 when none is open. */
   private messageOpcode = 0;
@@ -59,6 +62,15 @@ export class Assembler implements FrameSink {
 
   private validator: Utf8Validator | null = null;
 
+  /**
+   * Frame boundaries are recorded for the `fragments` binary type: where each frame after the
+   * first starts in the message being assembled, then, once it is delivered, in that message.
+   */
+  recordFrames = false;
+  private frameStarts: number[] | null = null;
+  /** The frame boundaries of the message just delivered (`null`: one frame, or not recorded). */
+  deliveredFrameStarts: number[] | null = null;
+
   /** Control frame payload being gathered (control frames may be interleaved with fragments). */
   private control: Buffer | null = null;
   private controlLength = 0;
@@ -68,6 +80,7 @@ export class Assembler implements FrameSink {
     this.sink = sink;
     this.maxPayload = options.maxPayload;
     this.maxFragments = options.maxFragments;
+    this.checkUtf8 = options.skipUtf8Validation !== true;
   }
 
   /** Bytes currently held for an incomplete message. */
@@ -101,6 +114,7 @@ export class Assembler implements FrameSink {
       if ((rsv & RSV1) !== 0) {
         throw new ProtocolError('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear on continuation frames');
       }
+      if (this.recordFrames) (this.frameStarts ??= []).push(this.messageLength);
     } else {
       // RFC 6455 §5.4: fragments of one message are not interleaved with another message.
       if (this.messageOpcode !== 0) {
@@ -111,8 +125,9 @@ export class Assembler implements FrameSink {
         );
       }
       this.messageOpcode = opcode;
+      this.frameStarts = null;
       this.compressed = (rsv & RSV1) !== 0;
-      this.validateText = opcode === Opcode.Text && !this.compressed;
+      this.validateText = opcode === Opcode.Text && !this.compressed && this.checkUtf8;
       this.fragments = 0;
       this.messageLength = 0;
       if (this.validateText && !fin) {
@@ -220,6 +235,8 @@ export class Assembler implements FrameSink {
     }
     const isBinary = this.messageOpcode === Opcode.Binary;
     const compressed = this.compressed;
+    this.deliveredFrameStarts = compressed ? null : this.frameStarts;
+    this.frameStarts = null;
     this.messageOpcode = 0;
     this.compressed = false;
     this.messageLength = 0;

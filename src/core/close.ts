@@ -32,13 +32,14 @@ export function isValidCloseCode(code: number): boolean {
  * Parses a received close frame payload (RFC 6455 §5.5.1).
  *
  * @param payload - The unmasked payload; may be a view into a reused buffer.
+ * @param skipUtf8Validation - Accept a reason that is not UTF-8 (the `skipUTF8Validation` option).
  * @returns The status code and reason. An empty payload reports 1005 (no status, RFC 6455
  * §7.1.5) with an empty reason. The reason is a copy, safe to keep.
  * @throws ProtocolError `WS_ERR_INVALID_CLOSE_PAYLOAD` (1002) for a 1-byte payload,
  * `WS_ERR_INVALID_CLOSE_CODE` (1002) for a code that may not be sent, and
  * `WS_ERR_INVALID_UTF8` (1007) for a reason that is not UTF-8.
  */
-export function parseClosePayload(payload: Uint8Array): { code: number; reason: Buffer } {
+export function parseClosePayload(payload: Uint8Array, skipUtf8Validation = false): { code: number; reason: Buffer } {
   const length = payload.length;
   if (length === 0) return { code: CloseCode.NoStatus, reason: EMPTY };
   // RFC 6455 §5.5.1: if there is a body, its first two bytes MUST be the status code.
@@ -57,7 +58,7 @@ export function parseClosePayload(payload: Uint8Array): { code: number; reason: 
   if (length === 2) return { code, reason: EMPTY };
   const reasonBytes = payload.subarray(2);
   // RFC 6455 §5.5.1: the reason is UTF-8; §8.1: invalid UTF-8 fails the connection with 1007.
-  if (!isValidUtf8(reasonBytes)) {
+  if (!skipUtf8Validation && !isValidUtf8(reasonBytes)) {
     throw new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Close reason is not valid UTF-8');
   }
   // Copy: the payload may be a view into a chunk the parser will reuse.
@@ -70,16 +71,16 @@ export function parseClosePayload(payload: Uint8Array): { code: number; reason: 
  * @param code - Status code; omit for an empty payload (no code, no reason).
  * @param reason - UTF-8 text or bytes, at most 123 bytes once encoded.
  * @returns The payload: empty, or the code in network byte order followed by the reason.
- * @throws TypeError if a reason is given without a code, if the code may not be sent
+ * A reason without a code is dropped (the payload is then empty), as `ws` does.
+ * @throws TypeError if the code may not be sent
  * (see {@link isValidCloseCode}; 1005, 1006 and 1015 never), or if a byte reason is not UTF-8.
  * @throws RangeError if the reason is longer than 123 bytes.
  */
 export function encodeClosePayload(code?: number, reason?: string | Uint8Array): Buffer {
+  // As in `ws`: without a code there is no payload, so a reason alone is dropped (RFC 6455
+  // §5.5.1: a body starts with the code).
+  if (code === undefined) return Buffer.alloc(0);
   const hasReason = reason !== undefined && reason.length > 0;
-  if (code === undefined) {
-    if (hasReason) throw new TypeError('A close reason requires a close code');
-    return Buffer.alloc(0);
-  }
   if (!isValidCloseCode(code)) {
     throw new TypeError(
       `Invalid close code ${String(code)}: use 1000-1003, 1007-1014 or 3000-4999 (1005, 1006 and 1015 are never sent)`,

@@ -13,20 +13,28 @@ const FLAG_CLOSE_SENT = 4;
 const FLAG_CLOSE_RECEIVED = 8;
 const FLAG_SENDING_FRAGMENTS = 16;
 const FLAG_SENDING_COMPRESSED = 32;
-const FLAG_ENCODING = 64;
 const FLAG_DECODING = 128;
 const FLAG_USER_PAUSED = 256;
 const FLAG_ENDED = 512;
 const FLAG_FAILED = 1024;
 const FLAG_END_REQUESTED = 2048;
+const FLAG_INPUT_ENDING = 4096;
+const FLAG_SKIP_UTF8 = 8192;
+const FLAG_HELD = 16384;
 
 /** Boolean state of a connection, one bit each, behind ordinary accessors. @internal */
 export class ConnectionFlags {
   private flags = 0;
 
-  constructor(masked: boolean, autoPong: boolean) {
+  constructor(masked: boolean, autoPong: boolean, skipUtf8Validation = false) {
     if (masked) this.flags |= FLAG_MASKED;
     if (autoPong) this.flags |= FLAG_AUTO_PONG;
+    if (skipUtf8Validation) this.flags |= FLAG_SKIP_UTF8;
+  }
+
+  /** Received text and close reasons are not checked as UTF-8 (the `skipUTF8Validation` option). */
+  protected get skipUtf8Validation(): boolean {
+    return (this.flags & FLAG_SKIP_UTF8) !== 0;
   }
 
   /** Frames we send are masked (client role). */
@@ -79,15 +87,6 @@ export class ConnectionFlags {
     this.flags = value ? this.flags | FLAG_SENDING_COMPRESSED : this.flags & ~FLAG_SENDING_COMPRESSED;
   }
 
-  /** An extension is transforming an outgoing message. */
-  protected get encoding(): boolean {
-    return (this.flags & FLAG_ENCODING) !== 0;
-  }
-
-  protected set encoding(value: boolean) {
-    this.flags = value ? this.flags | FLAG_ENCODING : this.flags & ~FLAG_ENCODING;
-  }
-
   /** An extension is transforming an incoming message. */
   protected get decoding(): boolean {
     return (this.flags & FLAG_DECODING) !== 0;
@@ -131,5 +130,23 @@ export class ConnectionFlags {
 
   protected set endRequested(value: boolean) {
     this.flags = value ? this.flags | FLAG_END_REQUESTED : this.flags & ~FLAG_END_REQUESTED;
+  }
+
+  /** The input ended while received bytes were still held (a decode in flight): they are being delivered first. */
+  protected get inputEnding(): boolean {
+    return (this.flags & FLAG_INPUT_ENDING) !== 0;
+  }
+
+  protected set inputEnding(value: boolean) {
+    this.flags = value ? this.flags | FLAG_INPUT_ENDING : this.flags & ~FLAG_INPUT_ENDING;
+  }
+
+  /** The binding holds input between two events (see Connection.hold). */
+  protected get held(): boolean {
+    return (this.flags & FLAG_HELD) !== 0;
+  }
+
+  protected set held(value: boolean) {
+    this.flags = value ? this.flags | FLAG_HELD : this.flags & ~FLAG_HELD;
   }
 }

@@ -1,134 +1,63 @@
 import { Assembler, type MessageSink } from './assembler.js';
+import { AutoPong, DEFAULT_MAX_PENDING_AUTO_PONGS } from './auto-pong.js';
 import { encodeClosePayload, parseClosePayload } from './close.js';
 import { CloseCode, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
-import { ProtocolError, WebSocketError } from './errors.js';
-import type { MessageExtension } from './extension.js';
-import { ConnectionFlags } from './connection-flags.js';
-import { encodeFrame, type FrameOutput } from './frame-encoder.js';
+import { ConnectionOutput } from './connection-output.js';
+import { type ConnectionHandler, type ConnectionOptions, ConnectionState } from './connection-types.js';
+import { notOpenError, ProtocolError, WebSocketError } from './errors.js';
+import { encodeFrame } from './frame-encoder.js';
 import { FrameParser } from './frame-parser.js';
 import { isValidUtf8 } from './utf8.js';
 
-/** Which end of the connection this is. */
-export type Role = 'client' | 'server';
-
-/** Called once the bytes of a send were handed to the transport, or with the reason they were not. */
-export type SendCallback = (err?: Error | null) => void;
-
-/** What the I/O binding provides to a {@link Connection}: a byte sink and event handlers. */
-export interface ConnectionHandler {
-  /** Writes bytes to the peer; `cb` runs when they were flushed (or failed). */
-  write(data: Buffer, cb?: SendCallback): void;
-  /** Optional: writes `buffer[start, end)` (see FrameOutput.writeRange). */
-  writeRange?(buffer: Buffer, start: number, end: number, cb?: SendCallback): void;
-  /** A complete data message (already decoded and validated). */
-  onMessage(data: Buffer, isBinary: boolean): void;
-  onPing(data: Buffer): void;
-  onPong(data: Buffer): void;
-  /** The peer's close frame arrived; `code` is 1005 when it carried none. */
-  onCloseFrame(code: number, reason: Buffer): void;
-  /** The peer broke the protocol; the close frame with `err.closeCode` has been queued. */
-  onProtocolError(err: WebSocketError): void;
-  /**
-   * The close handshake allows ending TCP now: the server closes first (RFC 6455 §7.1.1), and
-   * either side ends after failing the connection.
-   */
-  endTransport(): void;
-  /** A close frame was sent and the peer's answer (or its FIN) is awaited: arm the close timer. */
-  awaitClose(): void;
-  /** Stop (false) or restart (true) reading from the transport; used while a message is decoded. */
-  setReading(reading: boolean): void;
-}
-
-/** Settings of a {@link Connection}. */
-export interface ConnectionOptions {
-  role: Role;
-  /** Largest message in bytes (default 1 MiB). */
-  maxPayload?: number;
-  /** Most frames per message (default 1,048,576). */
-  maxFragments?: number;
-  /** Answer pings automatically (default true). */
-  autoPong?: boolean;
-  /** The negotiated extension, if any. */
-  extension?: MessageExtension | null;
-}
-
-/** Send flags for {@link Connection.send}. */
-export interface SendFlags {
-  binary: boolean;
-  /** `false` to send a fragment; the next send continues the same message. */
-  fin: boolean;
-  /** Let the extension compress this message (if one was negotiated). */
-  compress: boolean;
-}
-
-/** Readiness of a {@link Connection}, matching the WebSocket readyState values. */
-export const ConnectionState = { Open: 1, Closing: 2, Closed: 3 } as const;
-/** One of the {@link ConnectionState} values. */
-export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
-
-interface QueuedSend {
-  opcode: number;
-  data: Buffer;
-  fin: boolean;
-  compress: boolean;
-  cb: SendCallback | undefined;
-  /** Frames encoded by the caller (see {@link Connection.sendFramed}), written as they are. */
-  framed?: readonly Buffer[];
-}
-
+export { ConnectionState } from './connection-types.js';
+export type { ConnectionHandler, ConnectionOptions, Role, SendCallback, SendFlags } from './connection-types.js';
 
 /**
  * The sans-I/O RFC 6455 connection shared by client and server: bytes in, events out;
  * commands in, bytes out. It owns the frame parser, the message assembler, ping/pong and the
  * close handshake, and never touches a socket or a timer.
  */
-export class Connection extends ConnectionFlags implements MessageSink, FrameOutput {
-  /** Which end this is. */
-  readonly role: Role;
-  private readonly handler: ConnectionHandler;
+export class Connection extends ConnectionOutput implements MessageSink {
   private readonly parser: FrameParser;
   private readonly assembler: Assembler;
   private readonly maxPayload: number;
-  private readonly extension: MessageExtension | null;
+  private readonly maxPendingAutoPongs: number;
 
-  private stateValue: ConnectionState = ConnectionState.Open;
   /** Close code and reason from the peer's close frame. */
   closeCode: number = CloseCode.Abnormal;
   closeReason: Buffer = EMPTY_PAYLOAD;
 
-  /** Sends waiting behind an extension transform, to keep send order. */
-  private queue: QueuedSend[] | null = null;
-
   constructor(handler: ConnectionHandler, options: ConnectionOptions) {
-    super(options.role === 'client', options.autoPong ?? true);
-    this.role = options.role;
-    this.handler = handler;
+    super(handler, options);
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.extension = options.extension ?? null;
+    this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS;
     this.assembler = new Assembler(this, {
       maxPayload: this.maxPayload,
       maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      skipUtf8Validation: options.skipUTF8Validation === true,
     });
     this.parser = new FrameParser(this.assembler, {
       expectMasked: options.role === 'server',
       maxFrameLength: this.maxPayload,
       allowedRsv: this.extension?.rsv ?? 0,
+      maxFrameChunks: options.maxBufferedChunks ?? Infinity,
     });
   }
 
-  /** OPEN, CLOSING or CLOSED. */
-  get state(): ConnectionState {
-    return this.stateValue;
+  /**
+   * Record where each frame of a message starts (for the `fragments` binary type); read them in
+   * `onMessage` from {@link frameStarts}.
+   */
+  set recordFrames(value: boolean) {
+    this.assembler.recordFrames = value;
   }
 
-  /** `true` between a send with `fin: false` and the final fragment of that message. */
-  get sendingMessage(): boolean {
-    return this.sendingFragments;
-  }
-
-  /** The negotiated extension, if any. */
-  get negotiatedExtension(): MessageExtension | null {
-    return this.extension;
+  /**
+   * Offsets at which the frames after the first start in the message being delivered; `null`
+   * for a message of one frame, a decompressed one, or when not recorded.
+   */
+  get frameStarts(): readonly number[] | null {
+    return this.assembler.deliveredFrameStarts;
   }
 
   /** Bytes received and held: a partial message plus input held while paused. */
@@ -147,14 +76,46 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     }
   }
 
-  /** The transport ended: no close frame can arrive any more. */
-  receiveEnd(): void {
-    if (this.ended) return;
+  /**
+   * The transport's input ended (the peer's FIN, or the socket closed): nothing more will arrive,
+   * and nothing more can be sent. Bytes already received are still delivered first, in wire
+   * order and even while paused (nothing is left to slow down): a message waiting for its
+   * decode, and the frames held behind it (the peer's close frame among them), were sent before
+   * the end. Returns `true` when the connection is closed now; `false` when held input is still
+   * being delivered, after which {@link ConnectionHandler.inputFinished} is called.
+   */
+  receiveEnd(): boolean {
+    if (this.ended) return true;
+    if (this.inputEnding) return false;
+    // Sends waiting for the extension can no longer go anywhere.
+    this.failQueuedSends();
+    if (!this.parser.stopped && (this.decoding || this.held || this.parser.pendingBytes > 0)) {
+      this.inputEnding = true;
+      this.resumeParser();
+      this.checkInputDrained();
+      return this.ended;
+    }
+    this.finishInput();
+    return true;
+  }
+
+  /** Closes the connection for good once no received input is left to deliver. */
+  private finishInput(): void {
+    const deferred = this.inputEnding;
+    this.inputEnding = false;
     this.ended = true;
     this.parser.stop();
     this.assembler.reset();
     this.stateValue = ConnectionState.Closed;
     this.disposeExtension();
+    if (deferred) this.handler.inputFinished?.();
+  }
+
+  /** After held input was delivered at the end of the input: finish when none is left. */
+  private checkInputDrained(): void {
+    if (this.inputEnding && !this.decoding && (this.parser.stopped || (!this.held && this.parser.pendingBytes === 0))) {
+      this.finishInput();
+    }
   }
 
   /** Stops delivering messages; input is held until {@link resume}. */
@@ -172,6 +133,23 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   /** `true` while {@link pause} is in effect. */
   get isPaused(): boolean {
     return this.userPaused;
+  }
+
+  /**
+   * Holds input after the event being delivered, until {@link release}: lets the binding pace
+   * events (one per turn of its event loop). Independent of {@link pause}.
+   */
+  hold(): void {
+    this.held = true;
+    this.parser.pause();
+  }
+
+  /** Ends a {@link hold}: held input is delivered again. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.resumeParser();
+    this.checkInputDrained();
   }
 
   /** @internal MessageSink: a complete message from the assembler. */
@@ -197,13 +175,14 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
         return;
       }
       const out = decoded ?? Buffer.alloc(0);
-      if (!isBinary && !isValidUtf8(out)) {
+      if (!isBinary && !this.skipUtf8Validation && !isValidUtf8(out)) {
         this.fail(new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 in text message'));
         return;
       }
       this.handler.onMessage(out, isBinary);
       this.handler.setReading(true);
       this.resumeParser();
+      this.checkInputDrained();
     });
   }
 
@@ -211,7 +190,19 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   control(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.Ping) {
       // RFC 6455 §5.5.3: answer with a pong carrying the same payload, unless closing.
-      if (this.autoPong && !this.closeSent) this.sendControl(Opcode.Pong, payload);
+      if (this.autoPong && !this.closeSent && !this.inputEnding) {
+        const pongs = (this.autoPongs ??= new AutoPong(this, this.masked, this.maxPendingAutoPongs));
+        if (!pongs.answer(payload)) {
+          this.fail(
+            new ProtocolError(
+              'WS_ERR_TOO_MANY_PENDING_PONGS',
+              CloseCode.PolicyViolation,
+              `${this.maxPendingAutoPongs} pongs wait to be written and another ping came: the peer does not read`,
+            ),
+          );
+          return;
+        }
+      }
       this.handler.onPing(payload);
     } else if (opcode === Opcode.Pong) {
       this.handler.onPong(payload);
@@ -221,7 +212,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   }
 
   private receiveClose(payload: Buffer): void {
-    const { code, reason } = parseClosePayload(payload);
+    const { code, reason } = parseClosePayload(payload, this.skipUtf8Validation);
     this.closeReceived = true;
     this.closeCode = code;
     this.closeReason = reason;
@@ -236,6 +227,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
       this.queueClose(payload, undefined);
     }
     this.afterCloseExchanged();
+    this.checkInputDrained();
   }
 
   private afterCloseExchanged(): void {
@@ -245,7 +237,8 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
   }
 
   private resumeParser(): void {
-    if (this.userPaused || this.decoding) return;
+    // Once the input ended, held input is delivered whatever the application's pause.
+    if ((this.userPaused && !this.inputEnding) || this.decoding || this.held) return;
     try {
       this.parser.resume();
     } catch (err) {
@@ -270,19 +263,12 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.failed = true;
     this.parser.stop();
     this.assembler.reset();
+    this.autoPongs?.stop();
     // Data still waiting for the extension is dropped: the connection is being failed. A close
     // frame already queued by close() goes out now, in place of a new one.
-    const queue = this.queue;
-    this.queue = null;
-    let queuedClose: QueuedSend | null = null;
-    if (queue !== null) {
-      for (const item of queue) {
-        if (item.opcode === Opcode.Close) queuedClose = item;
-        else item.cb?.(notOpen());
-      }
-    }
+    const queuedClose = this.takeQueue()?.clear(notOpenError()) ?? null;
     if (queuedClose !== null) {
-      encodeFrame(this, Opcode.Close, queuedClose.data, true, 0, this.masked, queuedClose.cb);
+      encodeFrame(this, Opcode.Close, queuedClose.payload, true, 0, this.masked, queuedClose.cb);
     } else if (!this.closeSent) {
       this.closeSent = true;
       const code = err instanceof ProtocolError ? err.closeCode : CloseCode.InternalError;
@@ -292,85 +278,7 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     this.handler.onProtocolError(err);
     this.endRequested = false;
     this.handler.endTransport();
-  }
-
-  /** Ends the transport once every queued frame (the close frame last) has been written. */
-  private requestEnd(): void {
-    if (this.queue !== null || this.encoding) this.endRequested = true;
-    else this.handler.endTransport();
-  }
-
-  // ---- commands in, bytes out ------------------------------------------------------------
-
-  /**
-   * Sends a data message (or a fragment of one). Throws nothing; when the connection is not
-   * open the callback receives an error.
-   */
-  send(data: Buffer, flags: SendFlags, cb?: SendCallback): void {
-    if (this.stateValue !== ConnectionState.Open || this.closeSent) {
-      if (cb) queueMicrotask(() => cb(notOpen()));
-      return;
-    }
-    let opcode: number = flags.binary ? Opcode.Binary : Opcode.Text;
-    let compress = false;
-    if (this.sendingFragments) {
-      opcode = Opcode.Continuation;
-      compress = this.sendingCompressed;
-    } else {
-      compress = this.extension !== null && flags.compress && this.extension.shouldEncode(data.length);
-      this.sendingCompressed = compress;
-    }
-    this.sendingFragments = !flags.fin;
-    const item: QueuedSend = { opcode, data, fin: flags.fin, compress, cb };
-    if (this.queue !== null || this.encoding || compress) {
-      (this.queue ??= []).push(item);
-      this.drainQueue();
-    } else {
-      encodeFrame(this, opcode, data, flags.fin, 0, this.masked, cb);
-    }
-  }
-
-  /**
-   * Sends one data message already encoded as complete, unmasked frames (a broadcast framed
-   * once for many connections), in order with every other send. Returns `false`, sending
-   * nothing, when that is not possible: the connection is not open or closing, this end masks
-   * its frames (a client: RFC 6455 §5.3 wants a fresh key per frame), or the application is in
-   * the middle of a fragmented message (RFC 6455 §5.4: fragments of one message are never
-   * interleaved with another).
-   */
-  sendFramed(frames: readonly Buffer[], cb?: SendCallback): boolean {
-    if (this.stateValue !== ConnectionState.Open || this.closeSent || this.masked || this.sendingFragments) return false;
-    if (this.queue !== null || this.encoding) {
-      (this.queue ??= []).push({ opcode: Opcode.Binary, data: EMPTY_PAYLOAD, fin: true, compress: false, cb, framed: frames });
-      this.drainQueue();
-    } else {
-      this.writeFramed(frames, cb);
-    }
-    return true;
-  }
-
-  private writeFramed(frames: readonly Buffer[], cb: SendCallback | undefined): void {
-    const last = frames.length - 1;
-    for (let i = 0; i < last; i++) this.handler.write(frames[i] as Buffer);
-    if (last >= 0) this.handler.write(frames[last] as Buffer, cb);
-  }
-
-  /** Sends a ping (payload at most 125 bytes; checked by the caller). */
-  ping(data: Buffer, cb?: SendCallback): void {
-    if (this.closeSent || this.stateValue === ConnectionState.Closed) {
-      if (cb) queueMicrotask(() => cb(notOpen()));
-      return;
-    }
-    this.sendControl(Opcode.Ping, data, cb);
-  }
-
-  /** Sends a pong (payload at most 125 bytes; checked by the caller). */
-  pong(data: Buffer, cb?: SendCallback): void {
-    if (this.closeSent || this.stateValue === ConnectionState.Closed) {
-      if (cb) queueMicrotask(() => cb(notOpen()));
-      return;
-    }
-    this.sendControl(Opcode.Pong, data, cb);
+    this.checkInputDrained();
   }
 
   /**
@@ -386,91 +294,13 @@ export class Connection extends ConnectionFlags implements MessageSink, FrameOut
     else this.handler.awaitClose();
   }
 
-  private queueClose(payload: Buffer, cb: SendCallback | undefined): void {
-    this.closeSent = true;
-    this.sendControl(Opcode.Close, payload, cb);
-  }
-
-  /**
-   * Control frames go out at once, between fragments if need be (RFC 6455 §5.4), except a
-   * close frame, which waits for data queued before it so that nothing sent earlier is lost.
-   */
-  private sendControl(opcode: number, payload: Buffer, cb?: SendCallback): void {
-    if (opcode === Opcode.Close && (this.queue !== null || this.encoding)) {
-      (this.queue ??= []).push({ opcode, data: payload, fin: true, compress: false, cb });
-      this.drainQueue();
-      return;
-    }
-    encodeFrame(this, opcode, payload, true, 0, this.masked, cb);
-  }
-
-  private drainQueue(): void {
-    const queue = this.queue;
-    while (!this.encoding && queue !== null && queue.length > 0) {
-      const item = queue.shift() as QueuedSend;
-      if (item.framed !== undefined) {
-        this.writeFramed(item.framed, item.cb);
-        continue;
-      }
-      const extension = this.extension;
-      if (!item.compress || extension === null) {
-        encodeFrame(this, item.opcode, item.data, item.fin, 0, this.masked, item.cb);
-        continue;
-      }
-      this.encoding = true;
-      extension.encode(item.data, item.fin, (err, encoded) => {
-        this.encoding = false;
-        if (this.failed || this.stateValue === ConnectionState.Closed) {
-          item.cb?.(err ?? notOpen());
-          return;
-        }
-        if (err) {
-          item.cb?.(err);
-          this.fail(new WebSocketError('WS_ERR_EXTENSION_FAILED', `Compression failed: ${err.message}`));
-          return;
-        }
-        // RFC 7692 §6: RSV1 marks the first frame of a compressed message only.
-        const rsv = item.opcode === Opcode.Continuation ? 0 : extension.rsv;
-        encodeFrame(this, item.opcode, encoded ?? Buffer.alloc(0), item.fin, rsv, this.masked, item.cb);
-        this.drainQueue();
-      });
-    }
-    if (queue !== null && queue.length === 0 && !this.encoding) {
-      this.queue = null;
-      if (this.endRequested) {
-        this.endRequested = false;
-        this.handler.endTransport();
-      }
-    }
-  }
-
-  /** @internal FrameOutput: encoded bytes go to the transport. */
-  write(data: Buffer, cb?: SendCallback): void {
-    this.handler.write(data, cb);
-  }
-
-  /** @internal FrameOutput: a range of a shared buffer goes to the transport. */
-  writeRange(buffer: Buffer, start: number, end: number, cb?: SendCallback): void {
-    const handler = this.handler;
-    if (handler.writeRange) handler.writeRange(buffer, start, end, cb);
-    else handler.write(buffer.subarray(start, end), cb);
-  }
-
   private disposeExtension(): void {
-    const pending = this.queue;
-    this.queue = null;
-    if (pending) {
-      for (const item of pending) item.cb?.(notOpen());
-    }
+    this.failQueuedSends();
     this.extension?.dispose();
   }
 }
 
 const EMPTY_PAYLOAD = Buffer.alloc(0);
-
-function notOpen(): WebSocketError {
-  return new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');
-}
 
 /** Any failure of an extension fails the connection; unknown errors close with 1011. */
 function asWebSocketError(err: Error): WebSocketError {

@@ -10,6 +10,8 @@ export type WsErrorCode =
   | 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
   | 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
   | 'WS_ERR_TOO_MANY_FRAGMENTS'
+  | 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+  | 'WS_ERR_TOO_MANY_PENDING_PONGS'
   | 'WS_ERR_INVALID_UTF8'
   | 'WS_ERR_INVALID_CLOSE_CODE'
   | 'WS_ERR_INVALID_CLOSE_PAYLOAD'
@@ -49,4 +51,9 @@ export class ProtocolError extends WebSocketError {
     this.name = 'ProtocolError';
     this.closeCode = closeCode;
   }
+}
+
+/** The error of a send, ping or pong that could not go out: the connection is not open. */
+export function notOpenError(): WebSocketError {
+  return new WebSocketError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState is not OPEN');
 }

@@ -1,4 +1,4 @@
-import { maskInto, writeMaskKey } from './mask.js';
+import { type MaskGenerator, maskInto, writeMaskKey } from './mask.js';
 import { MAX_SLAB_FRAME, frameSlab, reserveFrame } from './slab.js';
 
 /**
@@ -11,18 +11,33 @@ export const COALESCE_LIMIT = 4096;
 /** The key of the frame being masked, copied out of its header (avoids a view per frame). */
 const maskKey = new Uint8Array(4);
 
-/** Where encoded frame bytes go, in order. */
+/** Called once a frame was written out, or with the reason it was not. */
+export type WriteCallback = (err?: Error | null) => void;
+
+/**
+ * Where encoded frames go, in order, one whole frame per call: the output never needs to
+ * parse a header to know what it holds, and never has to keep a frame's pieces together.
+ */
 export interface FrameOutput {
   /**
-   * Writes bytes to the peer. The buffer is not reused by the encoder. `cb` (on a frame's last
-   * write only) runs once the bytes were flushed.
+   * One whole frame: `buffer[start, end)`, then `payload` when the payload was not copied
+   * behind its header (large unmasked payloads). `first` is the frame's first byte (FIN, RSV
+   * bits, opcode) and `payloadLength` its payload length. The bytes are not reused by the
+   * encoder; `cb` runs once they were flushed.
    */
-  write(data: Buffer, cb?: (err?: Error | null) => void): void;
-  /**
-   * Optional: writes `buffer[start, end)`, which is not reused by the encoder. Lets the output
-   * join consecutive frames of a shared slab without creating a view per frame.
-   */
-  writeRange?(buffer: Buffer, start: number, end: number, cb?: (err?: Error | null) => void): void;
+  writeFrame(first: number, payloadLength: number, buffer: Buffer, start: number, end: number, payload: Buffer | null, cb?: WriteCallback): void;
+  /** Optional: fills the masking key of each masked frame instead of the CSPRNG. */
+  readonly maskGenerator?: MaskGenerator | null;
+}
+
+/** The opcode in a frame's first byte. */
+export function opcodeOf(first: number): number {
+  return first & 0x0f;
+}
+
+/** Whether a frame's first byte has FIN set. */
+export function isFinal(first: number): boolean {
+  return (first & 0x80) !== 0;
 }
 
 /** Size of a frame header for a payload of `length` bytes (RFC 6455 §5.2). */
@@ -32,7 +47,8 @@ export function headerSize(length: number, masked: boolean): number {
 
 /**
  * Writes a frame header at `target[offset]` and returns the offset after it. `rsv` holds the
- * RSV bits as on the wire (e.g. 0x40). When `masked`, a fresh mask key ends the header.
+ * RSV bits as on the wire (e.g. 0x40). When `masked`, a fresh mask key ends the header (from
+ * `generateMask` when given).
  */
 export function writeHeader(
   target: Buffer,
@@ -42,6 +58,7 @@ export function writeHeader(
   rsv: number,
   length: number,
   masked: boolean,
+  generateMask?: MaskGenerator | null,
 ): number {
   target[offset] = (fin ? 0x80 : 0) | rsv | opcode;
   const maskBit = masked ? 0x80 : 0;
@@ -60,7 +77,7 @@ export function writeHeader(
     p += 8;
   }
   if (masked) {
-    writeMaskKey(target, p);
+    writeMaskKey(target, p, generateMask);
     p += 4;
   }
   return p;
@@ -77,31 +94,30 @@ export function encodeFrame(
   fin: boolean,
   rsv: number,
   masked: boolean,
-  cb?: (err?: Error | null) => void,
+  cb?: WriteCallback,
 ): number {
   const length = payload.length;
   const size = headerSize(length, masked);
   const total = size + length;
+  const first = (fin ? 0x80 : 0) | rsv | opcode;
   if (total <= MAX_SLAB_FRAME) {
     reserveFrame(total);
     const slab = frameSlab.buffer;
     const start = frameSlab.offset;
     frameSlab.offset = start + total;
-    fillFrame(slab, start, opcode, payload, fin, rsv, masked, size);
-    if (out.writeRange) out.writeRange(slab, start, start + total, cb);
-    else out.write(slab.subarray(start, start + total), cb);
+    fillFrame(slab, start, opcode, payload, fin, rsv, masked, size, out);
+    out.writeFrame(first, length, slab, start, start + total, null, cb);
     return total;
   }
   if (masked || length <= COALESCE_LIMIT) {
     const frame = Buffer.allocUnsafe(total);
-    fillFrame(frame, 0, opcode, payload, fin, rsv, masked, size);
-    out.write(frame, cb);
+    fillFrame(frame, 0, opcode, payload, fin, rsv, masked, size, out);
+    out.writeFrame(first, length, frame, 0, total, null, cb);
     return total;
   }
   const header = Buffer.allocUnsafe(size);
   writeHeader(header, 0, opcode, fin, rsv, length, false);
-  out.write(header);
-  out.write(toBuffer(payload), cb);
+  out.writeFrame(first, length, header, 0, size, toBuffer(payload), cb);
   return total;
 }
 
@@ -115,9 +131,10 @@ function fillFrame(
   rsv: number,
   masked: boolean,
   size: number,
+  out: FrameOutput,
 ): void {
   const length = payload.length;
-  writeHeader(target, start, opcode, fin, rsv, length, masked);
+  writeHeader(target, start, opcode, fin, rsv, length, masked, masked ? out.maskGenerator : null);
   const body = start + size;
   if (masked) {
     const k = body - 4;

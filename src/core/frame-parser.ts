@@ -28,6 +28,11 @@ export interface FrameParserOptions {
   maxFrameLength: number;
   /** RSV bits owned by negotiated extensions (e.g. 0x40 for permessage-deflate). */
   allowedRsv?: number;
+  /**
+   * Most input chunks one frame may span, header included (the `maxBufferedChunks` option, as
+   * `ws` counts them); one more fails with 1008. Default: no limit.
+   */
+  maxFrameChunks?: number;
 }
 
 const STATE_HEADER = 0;
@@ -53,6 +58,9 @@ export class FrameParser {
   private readonly expectMasked: boolean;
   private maxFrameLength: number;
   private allowedRsv: number;
+  private readonly maxFrameChunks: number;
+  /** Input chunks the current frame has spanned so far. */
+  private frameChunks = 0;
 
   private state = STATE_HEADER;
   /** Header bytes carried over when a header spans chunks (rare: allocated on first use). */
@@ -76,6 +84,7 @@ export class FrameParser {
     this.expectMasked = options.expectMasked;
     this.maxFrameLength = options.maxFrameLength;
     this.allowedRsv = options.allowedRsv ?? 0;
+    this.maxFrameChunks = options.maxFrameChunks ?? Infinity;
   }
 
   /** Changes which RSV bits are accepted (after extension negotiation). */
@@ -118,6 +127,17 @@ export class FrameParser {
     return this.pending;
   }
 
+  /** One more input chunk for the frame in progress, within `maxFrameChunks`. */
+  private countChunk(): void {
+    if (++this.frameChunks > this.maxFrameChunks) {
+      throw new ProtocolError(
+        'WS_ERR_TOO_MANY_BUFFERED_PARTS',
+        CloseCode.PolicyViolation,
+        `A frame spans more than ${this.maxFrameChunks} chunks of input`,
+      );
+    }
+  }
+
   /** Parses held input in order until paused, stopped or done. */
   private drain(): void {
     while (!this.paused && this.state !== STATE_DEAD && this.pending.length > 0) {
@@ -156,6 +176,8 @@ export class FrameParser {
   private parse(chunk: Buffer): void {
     this.parsing = true;
     try {
+      // A frame (or its header) continues in this chunk.
+      if (this.state === STATE_PAYLOAD || this.scratchLength > 0) this.countChunk();
       const end = chunk.length;
       let pos = 0;
       while (pos < end) {
@@ -181,6 +203,7 @@ export class FrameParser {
 
   /** Reads as much of a header as the chunk holds; returns the new position. */
   private readHeader(chunk: Buffer, pos: number): number {
+    if (this.scratchLength === 0) this.frameChunks = 1;
     const available = chunk.length - pos;
     if (this.scratchLength === 0 && available >= 2) {
       const need = headerLength(chunk[pos + 1] as number);

@@ -101,6 +101,7 @@ function reject(status: number, message: string, headers?: Record<string, string
  * | --- | --- |
  * | method is `GET` | 405, with `Allow: GET` |
  * | HTTP version is 1.1 or later | 505 (400 when unparseable) |
+ * | no body: no `Transfer-Encoding`, `Content-Length` absent or `0` | 400 |
  * | `Upgrade` contains `websocket` | 400 |
  * | `Connection` contains `upgrade` | 400 |
  * | `Sec-WebSocket-Version` is `13` | 426, with `Sec-WebSocket-Version: 13` |
@@ -123,6 +124,14 @@ export function checkUpgradeRequest(req: UpgradeRequestLike): RequestCheck {
     const major = Number(version[1]);
     const minor = Number(version[2]);
     if (major < 1 || (major === 1 && minor < 1)) return reject(505, 'HTTP/1.1 or later required');
+  }
+
+  // RFC 9110 §9.3.1: a GET's content has no defined meaning, and the bytes after an upgrade
+  // request's head are WebSocket frames: a body would be read as frames. node:http upgrades
+  // such requests and hands the body over as the first bytes of the connection.
+  const length = single(h['content-length']);
+  if (h['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0')) {
+    return reject(400, 'An upgrade request has no body');
   }
 
   // RFC 6455 §4.2.1 item 3: Upgrade includes "websocket", compared case-insensitively.
@@ -314,10 +323,13 @@ function reasonPhrase(status: number): string {
  * @param status - an HTTP status code, 100–599
  * @param message - the body text; defaults to the reason phrase
  * @param headers - extra headers, e.g. `{ 'Sec-WebSocket-Version': '13' }`
+ * @param toHead - the answer to a HEAD request: the same head, `Content-Length` included, and
+ *   no body (RFC 9110 §9.3.2: a HEAD response carries no content; §8.6: its length field may
+ *   say what a GET would have received)
  * @throws RangeError for a status outside 100–599
  * @throws TypeError when a header name is not a token or a value contains CR, LF or NUL
  */
-export function buildRejectResponse(status: number, message?: string, headers?: Record<string, string>): string {
+export function buildRejectResponse(status: number, message?: string, headers?: Record<string, string>, toHead = false): string {
   if (!Number.isInteger(status) || status < 100 || status > 599) {
     throw new RangeError(`Invalid HTTP status: ${status}`);
   }
@@ -337,7 +349,7 @@ export function buildRejectResponse(status: number, message?: string, headers?: 
   }
   let head = `HTTP/1.1 ${status} ${reason}\r\n`;
   for (const [name, value] of fields.values()) head += `${name}: ${value}\r\n`;
-  return `${head}\r\n${body}`;
+  return toHead ? `${head}\r\n` : `${head}\r\n${body}`;
 }
 
 function fail(message: string): never {
@@ -364,31 +376,34 @@ export function verifyUpgradeResponse(
   // Step 2: Upgrade must be "websocket", compared case-insensitively — the whole value, not
   // one token of a list.
   const upgrade = headerTokens(h.upgrade);
-  if (upgrade.length !== 1 || upgrade[0] !== 'websocket') fail('Invalid Upgrade header in server response');
+  if (upgrade.length !== 1 || upgrade[0] !== 'websocket') fail('Invalid Upgrade header');
 
   // Step 3: Connection must contain the token "Upgrade", case-insensitively.
   if (!hasToken(h.connection, 'upgrade')) fail('Invalid Connection header in server response');
 
   // Step 4: Sec-WebSocket-Accept must be the accept key of the key we sent.
   const accept = single(h['sec-websocket-accept'])?.trim();
-  if (accept === undefined) fail('Missing Sec-WebSocket-Accept header in server response');
-  if (accept !== acceptKey(expected.key)) fail('Invalid Sec-WebSocket-Accept header in server response');
+  if (accept === undefined) fail('Invalid Sec-WebSocket-Accept header');
+  if (accept !== acceptKey(expected.key)) fail('Invalid Sec-WebSocket-Accept header');
 
   // Step 5: every extension in use must be one the client offered.
   const extensions = parseExtensions(h['sec-websocket-extensions']);
-  if (extensions === null) fail('Invalid Sec-WebSocket-Extensions header in server response');
+  if (extensions === null) fail('Invalid Sec-WebSocket-Extensions header');
   const offered = new Set(expected.extensionNames.map((name) => name.toLowerCase()));
+  if (extensions.length > 0 && offered.size === 0) {
+    fail('Server sent a Sec-WebSocket-Extensions header but no extension was requested');
+  }
   for (const ext of extensions) {
-    if (!offered.has(ext.name)) fail(`Server accepted an extension that was not offered: ${ext.name}`);
+    if (!offered.has(ext.name)) fail('Server indicated an extension that was not requested');
   }
 
   // Step 6: a subprotocol, if any, must be exactly one the client offered (RFC 7936:
   // case-sensitive). The server may select none.
   const protocol = single(h['sec-websocket-protocol']);
   if (protocol === undefined) return { protocol: '', extensions };
-  if (expected.protocols.length === 0) fail('Server sent a subprotocol but none was offered');
+  if (expected.protocols.length === 0) fail('Server sent a subprotocol but none was requested');
   if (!expected.protocols.includes(protocol.trim())) {
-    fail(`Server selected a subprotocol that was not offered: ${JSON.stringify(protocol)}`);
+    fail('Server sent an invalid subprotocol');
   }
   return { protocol: protocol.trim(), extensions };
 }

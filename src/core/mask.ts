@@ -295,13 +295,25 @@ const KEY_POOL_SIZE = 8192;
 const keyPool = new Uint8Array(KEY_POOL_SIZE);
 let keyPoolOffset = KEY_POOL_SIZE;
 
+/** Fills a 4-byte masking key (the `generateMask` option); the default draws random bytes. */
+export type MaskGenerator = (mask: Buffer) => void;
+
+/** The buffer handed to a {@link MaskGenerator}, shared by all connections (read right after the call). */
+const generatedKey = Buffer.alloc(4);
+
 /**
  * Writes a fresh random 4-byte masking key into `target[offset..offset+4)` (RFC 6455 §5.3).
  *
  * @param target - Receives the key (e.g. the last 4 bytes of a client frame header).
  * @param offset - Index of the first key byte.
+ * @param generate - Fills the key instead of the CSPRNG (the `generateMask` option).
  */
-export function writeMaskKey(target: Uint8Array, offset: number): void {
+export function writeMaskKey(target: Uint8Array, offset: number, generate?: MaskGenerator | null): void {
+  if (generate) {
+    generate(generatedKey);
+    target.set(generatedKey, offset);
+    return;
+  }
   if (keyPoolOffset === KEY_POOL_SIZE) {
     randomFillSync(keyPool);
     keyPoolOffset = 0;

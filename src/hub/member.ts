@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { transportOf } from '../node/internals.js';
-import { closeForPolicy } from '../node/policy-close.js';
-import type { Transport } from '../node/transport.js';
-import type { WebSocket } from '../node/websocket.js';
-import { framesSize, type Frames, type Outgoing } from './message.js';
+import { transportOf } from '../node/io/internals.js';
+import { closeForPolicy } from '../node/ops/policy-close.js';
+import type { Transport } from '../node/io/transport.js';
+import type { WebSocket } from '../node/socket/websocket.js';
+import type { SharedFrame } from '../core/shared-frame.js';
+import type { Outgoing } from './message.js';
 import type { ResolvedPolicy } from './policy.js';
 
 /** What happened to one delivery. @internal */
@@ -27,18 +28,18 @@ export interface MemberHost {
 /** A message waiting in a member's queue. */
 interface Waiting {
   message: Outgoing;
-  frames: Frames | null;
+  frame: SharedFrame | null;
   size: number;
 }
 
 const OPEN = 1;
 
-/** Hands one message to a connection: pre-framed bytes, or its own compressor. */
-function send(transport: Transport, message: Outgoing, frames: Frames | null): boolean {
+/** Hands one message to a connection: the shared frame, or its own compressor. */
+function send(transport: Transport, message: Outgoing, frame: SharedFrame | null): boolean {
   const connection = transport.connection;
   // RFC 6455 §5.4: never inside a fragmented message the application is sending.
   if (connection.sendingMessage) return false;
-  if (frames !== null && connection.sendFramed(frames)) return true;
+  if (frame !== null && connection.sendShared(frame)) return true;
   connection.send(message.payload, { binary: message.binary, fin: true, compress: message.compress });
   return true;
 }
@@ -70,17 +71,17 @@ export class Member {
     const ws = this.ws;
     const transport = transportOf(ws);
     if (transport === null || ws.readyState !== OPEN) return Outcome.Skipped;
-    const frames = message.framesFor(transport);
-    const size = frames === null ? message.plainSize : framesSize(frames);
+    const frame = message.frameFor(transport);
+    const size = frame === null ? message.plainSize : frame.size;
     const policy = this.policy;
-    if (this.queue !== null) return this.enqueue(message, frames, size, host);
+    if (this.queue !== null) return this.enqueue(message, frame, size, host);
     const buffered = transport.bufferedAmount;
     if (buffered === 0 || buffered + size <= policy.highWaterMark) {
-      return send(transport, message, frames) ? Outcome.Sent : this.drop(transport);
+      return send(transport, message, frame) ? Outcome.Sent : this.drop(transport);
     }
     if (policy.kind === 'drop') return this.drop(transport);
     if (policy.kind === 'close') return this.close();
-    const outcome = this.enqueue(message, frames, size, host);
+    const outcome = this.enqueue(message, frame, size, host);
     if (this.queue !== null) host.startQueue(this);
     return outcome;
   }
@@ -101,7 +102,7 @@ export class Member {
       if (buffered > 0 && buffered + next.size > limit) return false;
       queue[this.head++] = undefined;
       this.queuedBytes -= next.size;
-      if (!send(transport, next.message, next.frames)) {
+      if (!send(transport, next.message, next.frame)) {
         this.drop(transport);
         host.dropped();
       }
@@ -117,7 +118,7 @@ export class Member {
     this.queuedBytes = 0;
   }
 
-  private enqueue(message: Outgoing, frames: Frames | null, size: number, host: MemberHost): Outcome {
+  private enqueue(message: Outgoing, frame: SharedFrame | null, size: number, host: MemberHost): Outcome {
     const policy = this.policy;
     const queue = (this.queue ??= []);
     let outcome: Outcome = Outcome.Queued;
@@ -140,7 +141,7 @@ export class Member {
       queue.splice(0, this.head);
       this.head = 0;
     }
-    queue.push({ message, frames, size });
+    queue.push({ message, frame, size });
     this.queuedBytes += size;
     return outcome;
   }

@@ -21,8 +21,9 @@
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { Opcode, RSV1 } from '../core/constants.js';
 import type { PerMessageDeflate } from '../deflate/codec.js';
-import { headerSize, writeHeader } from '../core/frame-encoder.js';
-import type { Transport } from '../node/transport.js';
+import { headerSize } from '../core/frame-encoder.js';
+import { type SharedFrame, sharedFrame } from '../core/shared-frame.js';
+import type { Transport } from '../node/io/transport.js';
 
 /** zlib settings of shared compression (the window size always follows the negotiation). */
 export interface HubDeflateOptions {
@@ -34,28 +35,8 @@ export interface HubDeflateOptions {
   strategy?: number;
 }
 
-/** Payloads up to this size are copied behind their header: one buffer, one write. */
-const JOIN_LIMIT = 16 * 1024;
-
 /** RFC 7692 §7.2.1: the 4 octets a sync flush ends with, removed from the payload. */
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-
-/** Frames of one message; `null` when the recipient must compress it itself. */
-export type Frames = readonly Buffer[];
-
-/** Encodes one unmasked frame as one or two buffers (RFC 6455 §5.2). */
-function frame(opcode: number, rsv: number, payload: Buffer): Frames {
-  const size = headerSize(payload.length, false);
-  if (payload.length <= JOIN_LIMIT) {
-    const out = Buffer.allocUnsafe(size + payload.length);
-    writeHeader(out, 0, opcode, true, rsv, payload.length, false);
-    payload.copy(out, size);
-    return [out];
-  }
-  const header = Buffer.allocUnsafe(size);
-  writeHeader(header, 0, opcode, true, rsv, payload.length, false);
-  return [header, payload];
-}
 
 /** A message being published. @internal */
 export class Outgoing {
@@ -67,8 +48,8 @@ export class Outgoing {
   perRecipient = 0;
   private readonly deflate: HubDeflateOptions;
   private readonly allowShared: boolean;
-  private plain: Frames | null = null;
-  private compressed: Map<number, Frames | null> | null = null;
+  private plain: SharedFrame | null = null;
+  private compressed: Map<number, SharedFrame | null> | null = null;
 
   constructor(payload: Buffer, binary: boolean, compress: boolean, allowShared: boolean, deflate: HubDeflateOptions) {
     this.payload = payload;
@@ -83,11 +64,11 @@ export class Outgoing {
     return headerSize(this.payload.length, false) + this.payload.length;
   }
 
-  /** The frames for the recipient behind `transport`, or `null` when it compresses them itself. */
-  framesFor(transport: Transport): Frames | null {
+  /** The frame for the recipient behind `transport`, or `null` when it compresses it itself. */
+  frameFor(transport: Transport): SharedFrame | null {
     const connection = transport.connection;
     const extension = connection.negotiatedExtension;
-    if (!this.compress || extension === null || !extension.shouldEncode(this.payload.length)) return this.plainFrames();
+    if (!this.compress || extension === null || !extension.shouldEncode(this.payload.length)) return this.plainFrame();
     if (!this.allowShared || extension.name !== 'permessage-deflate' || connection.role !== 'server') {
       this.perRecipient++;
       return null;
@@ -97,20 +78,20 @@ export class Outgoing {
       this.perRecipient++;
       return null;
     }
-    const frames = this.compressedFrames(params.serverMaxWindowBits);
-    if (frames === null) this.perRecipient++;
-    return frames;
+    const frame = this.compressedFrame(params.serverMaxWindowBits);
+    if (frame === null) this.perRecipient++;
+    return frame;
   }
 
-  private plainFrames(): Frames {
-    return (this.plain ??= frame(this.binary ? Opcode.Binary : Opcode.Text, 0, this.payload));
+  private plainFrame(): SharedFrame {
+    return (this.plain ??= sharedFrame(this.binary ? Opcode.Binary : Opcode.Text, 0, this.payload));
   }
 
-  private compressedFrames(bits: number): Frames | null {
+  private compressedFrame(bits: number): SharedFrame | null {
     const cache = (this.compressed ??= new Map());
     const cached = cache.get(bits);
     if (cached !== undefined) return cached;
-    let frames: Frames | null = null;
+    let frame: SharedFrame | null = null;
     try {
       // zlib cannot make a raw stream with an 8-bit window; 9 is safe for a 256-byte peer (see
       // deflateWindowBits in deflate/codec.ts).
@@ -122,20 +103,13 @@ export class Outgoing {
       // RFC 7692 §7.2.1: compress, flush to a byte boundary, remove the trailing 00 00 ff ff.
       if (out.length >= TAIL.length && out.subarray(out.length - TAIL.length).equals(TAIL)) {
         // RFC 7692 §6: RSV1 marks a compressed message.
-        frames = frame(this.binary ? Opcode.Binary : Opcode.Text, RSV1, out.subarray(0, out.length - TAIL.length));
+        frame = sharedFrame(this.binary ? Opcode.Binary : Opcode.Text, RSV1, out.subarray(0, out.length - TAIL.length));
         this.shared++;
       }
     } catch {
-      frames = null;
+      frame = null;
     }
-    cache.set(bits, frames);
-    return frames;
+    cache.set(bits, frame);
+    return frame;
   }
-}
-
-/** Total bytes of some frames. @internal */
-export function framesSize(frames: Frames): number {
-  let n = 0;
-  for (const f of frames) n += f.length;
-  return n;
 }

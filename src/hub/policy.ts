@@ -11,6 +11,7 @@ import { CloseCode } from '../core/constants.js';
  * prices, presence).
  */
 export interface DropPolicy {
+  /** Selects this policy. */
   policy: 'drop';
   /** Bytes that may wait for this recipient before messages are skipped (default 256 KiB). */
   highWaterMark?: number;
@@ -23,6 +24,7 @@ export interface DropPolicy {
  * reconnect.
  */
 export interface ClosePolicy {
+  /** Selects this policy. */
   policy: 'close';
   /** Bytes that may wait for this recipient before it is closed (default 256 KiB). */
   highWaterMark?: number;
@@ -37,6 +39,7 @@ export interface ClosePolicy {
  * recipient like the `close` policy.
  */
 export interface QueuePolicy {
+  /** Selects this policy. */
   policy: 'queue';
   /** Bytes that may wait in the connection itself before messages are queued (default 256 KiB). */
   highWaterMark?: number;

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { WebSocket } from '../node/websocket.js';
+import type { Session } from '../node/server/session.js';
+import type { WebSocket } from '../node/socket/websocket.js';
 import type { HubDeflateOptions } from './message.js';
 import type { BackpressurePolicy } from './policy.js';
 
@@ -28,8 +29,8 @@ export interface HubMemberOptions {
 
 /** Options of {@link Hub.publish} and {@link Hub.broadcast}. */
 export interface PublishOptions {
-  /** A connection (usually the sender) or several that do not get the message. */
-  except?: WebSocket | Iterable<WebSocket>;
+  /** A connection or session (usually the sender), or several, that do not get the message. */
+  except?: WebSocket | Session | Iterable<WebSocket | Session>;
   /** Send as binary (default: `true` unless `data` is a string). */
   binary?: boolean;
   /** Compress where permessage-deflate was negotiated (default `true`). */
@@ -42,9 +43,9 @@ export interface PublishResult {
   recipients: number;
   /** Handed to the connection. */
   sent: number;
-  /** Waiting in a recipient's queue (`queue` policy). */
+  /** Waiting in a recipient's queue (`queue` policy), or held for a session whose client is away. */
   queued: number;
-  /** Skipped by a policy (`drop`, or a full queue dropping its oldest). */
+  /** Skipped by a policy (`drop`, or a full queue dropping its oldest), or refused by a session's full resend buffer. */
   dropped: number;
   /** Recipients closed by a policy. */
   closed: number;
@@ -54,6 +55,8 @@ export interface PublishResult {
 export interface HubStats {
   /** Connections in the hub. */
   connections: number;
+  /** Sessions in the hub (connected or away). */
+  sessions: number;
   /** Rooms with at least one member. */
   rooms: number;
   /** Calls of `publish` and `broadcast`. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { WebSocket } from '../node/websocket.js';
+import type { WebSocket } from '../node/socket/websocket.js';
 
 /** Heartbeat settings. */
 export interface HeartbeatOptions {

@@ -2,7 +2,7 @@
  * `ws6455/reconnect`: a WebSocket client that reconnects with backoff and queues sends while
  * disconnected.
  *
- * @packageDocumentation
+ * @module ws6455/reconnect
  */
 export { ReconnectingWebSocket } from './reconnecting-websocket.js';
 export { DEFAULT_FINAL_CLOSE_CODES, DEFAULT_RESET_AFTER } from './options.js';

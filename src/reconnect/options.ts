@@ -4,22 +4,15 @@
  *
  * @module
  */
-import type { ClientOptions } from '../node/client-options.js';
-import type { BinaryType, WebSocket } from '../node/websocket.js';
+import type { ClientOptions } from '../node/client/options.js';
+import type { BinaryType, WebSocket } from '../node/socket/websocket.js';
 import type { BackoffOptions } from './backoff.js';
 import type { HeartbeatOptions } from './heartbeat.js';
+import type { CloseCodeRule, ConnectInfo } from './policy.js';
 import type { SendQueueOptions } from './send-queue.js';
 
-/** A close code, or an inclusive range `[from, to]` of close codes. */
-export type CloseCodeRule = number | readonly [number, number];
-
-/** What the `onConnect` hook is told about the connection that just opened. */
-export interface ConnectInfo {
-  /** `false` for the first connection, `true` for every later one. */
-  reconnect: boolean;
-  /** Failed attempts counted by the backoff before this connection (0 after a reset). */
-  attempt: number;
-}
+export { DEFAULT_FINAL_CLOSE_CODES, DEFAULT_RESET_AFTER, matchesCloseCode } from './policy.js';
+export type { CloseCodeRule, ConnectInfo } from './policy.js';
 
 /** Options of `new ReconnectingWebSocket(url, options)`: the client options plus the policy. */
 export interface ReconnectOptions extends ClientOptions, BackoffOptions {
@@ -69,24 +62,14 @@ export interface ReconnectingEvents {
   /** A connection closed; `willReconnect` is `false` once the client has stopped for good. */
   close: [code: number, reason: string, willReconnect: boolean];
   /** A message from the current connection. */
-  message: [data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean];
+  message: [data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean];
   /** A connection or handshake error (emitted only when listened to). */
   error: [err: Error];
 }
 
-/** Default of {@link ReconnectOptions.resetAfter}. */
-export const DEFAULT_RESET_AFTER = 5000;
-/** Default of {@link ReconnectOptions.finalCloseCodes}: policy violation and application codes. */
-export const DEFAULT_FINAL_CLOSE_CODES: readonly CloseCodeRule[] = [1008, [4000, 4999]];
-
-/** Whether `code` matches one of `rules`. */
-export function matchesCloseCode(code: number, rules: readonly CloseCodeRule[]): boolean {
-  return rules.some((rule) => (typeof rule === 'number' ? rule === code : code >= rule[0] && code <= rule[1]));
-}
-
 /** The options of ours, taken out so that only client options reach the WebSocket (and `http.request`). */
 export function splitReconnectOptions(options: ReconnectOptions): {
-  own: Omit<ReconnectOptions, keyof ClientOptions> & Pick<ReconnectOptions, 'heartbeat'>;
+  own: Omit<ReconnectOptions, keyof ClientOptions> & Pick<ReconnectOptions, 'heartbeat' | 'protocols'>;
   client: ClientOptions;
 } {
   const {

@@ -37,7 +37,21 @@ export const ERROR_TYPE = 'error';
 const MAX_ID_LENGTH = 128;
 
 /** What {@link parseEnvelope} found: an envelope, or the error to answer with (and the id, if usable). */
-export type ParseResult = { ok: true; envelope: Envelope } | { ok: false; error: RouterError; id?: RequestId };
+export type ParseResult =
+  | {
+      /** The message is an envelope. */
+      ok: true;
+      /** The envelope. */
+      envelope: Envelope;
+    }
+  | {
+      /** The message is not an envelope. */
+      ok: false;
+      /** What to answer with (`invalid_json` or `invalid_envelope`). */
+      error: RouterError;
+      /** The message's request id, when it had a usable one: the error answers it. */
+      id?: RequestId;
+    };
 
 /** Parses one message into an envelope; never throws. */
 export function parseEnvelope(text: string): ParseResult {

@@ -2,7 +2,7 @@
  * `ws6455/router`: typed JSON envelopes `{ type, id?, payload }` routed to handlers, with
  * request/response correlation, timeouts and error envelopes.
  *
- * @packageDocumentation
+ * @module ws6455/router
  */
 export { Router, DEFAULT_REQUEST_TIMEOUT } from './router.js';
 export type { RouterOptions } from './router.js';

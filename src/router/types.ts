@@ -26,16 +26,34 @@ export interface MessageSpec {
 export type Schema<S> = { [K in keyof S]: MessageSpec };
 
 /** The schema used when none is given: any type, any payload, any result. */
-export type UntypedSchema = Record<string, { payload: unknown; result: unknown }>;
+export type UntypedSchema = Record<
+  string,
+  {
+    /** Any payload. */
+    payload: unknown;
+    /** Any result. */
+    result: unknown;
+  }
+>;
 
 /** The message types of `S`. */
 export type TypeOf<S> = keyof S & string;
 
 /** The payload type of message type `K`. */
-export type PayloadOf<S, K extends keyof S> = S[K] extends { payload: infer P } ? P : undefined;
+export type PayloadOf<S, K extends keyof S> = S[K] extends {
+  /** The payload type the schema gives `K`. */
+  payload: infer P;
+}
+  ? P
+  : undefined;
 
 /** The result type of a request of type `K` (`void` when the schema names none). */
-export type ResultOf<S, K extends keyof S> = S[K] extends { result: infer R } ? R : void;
+export type ResultOf<S, K extends keyof S> = S[K] extends {
+  /** The result type the schema gives `K`. */
+  result: infer R;
+}
+  ? R
+  : void;
 
 /** Anything a WebSocket delivers as message data. */
 export type RawData = Buffer | ArrayBuffer | Buffer[] | string;

@@ -353,3 +353,32 @@ describe('Assembler: UTF-8 (RFC 6455 §8.1), failing at the first impossible byt
     expect(sink.events).toEqual([text(''), text('ok')]);
   });
 });
+
+describe('Assembler: frame boundaries (the fragments binary type)', () => {
+  it('records where each frame after the first starts, at every split point; none for one frame or when off', () => {
+    const input = frames(
+      { opcode: 2, payload: 'ab', fin: false },
+      { opcode: 9, payload: 'p' },
+      { opcode: 0, payload: '', fin: false },
+      { opcode: 0, payload: 'cde' },
+      { opcode: 2, payload: 'single' },
+    );
+    const seen: Array<Array<readonly number[] | null>> = [];
+    feedAllWays(input, () => {
+      const target = assemblerTarget()();
+      target.assembler.recordFrames = true;
+      const starts: Array<readonly number[] | null> = [];
+      seen.push(starts);
+      const message = target.sink.message.bind(target.sink);
+      target.sink.message = (data, isBinary, compressed) => {
+        starts.push(target.assembler.deliveredFrameStarts);
+        message(data, isBinary, compressed);
+      };
+      return target;
+    });
+    for (const starts of seen) expect(starts).toEqual([[2, 2], null]);
+    const off = assemblerTarget()();
+    off.push(input);
+    expect(off.assembler.deliveredFrameStarts).toBeNull();
+  });
+});

@@ -7,12 +7,13 @@ const WRITABLE = [
   'closeReceived',
   'sendingFragments',
   'sendingCompressed',
-  'encoding',
   'decoding',
   'userPaused',
   'ended',
   'failed',
   'endRequested',
+  'inputEnding',
+  'held',
 ] as const;
 type Writable = (typeof WRITABLE)[number];
 

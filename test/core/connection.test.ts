@@ -352,9 +352,12 @@ describe('Connection: the close handshake (RFC 6455 §5.5.1, §7)', () => {
       expect(conn.state).toBe(ConnectionState.Open);
       expect(conn.closeSent).toBe(false);
     }
+  });
+
+  it('close(undefined, reason) sends an empty close frame: the reason needs a code (as in ws)', () => {
     const { conn, handler } = makeConnection({ role: 'server' });
-    expect(() => conn.close(undefined, 'reason without a code')).toThrow(TypeError);
-    expect(handler.writes).toEqual([]);
+    conn.close(undefined, 'reason without a code');
+    expect(handler.written()).toEqual(hex('88 00'));
   });
 
   it('close() with a 124-byte reason throws RangeError and writes nothing; 123 bytes is fine', () => {
@@ -806,16 +809,71 @@ describe('Connection: with an extension (RSV1, asynchronous decode)', () => {
     }
   });
 
-  it('ignores a decode that completes after the transport ended, and disposes the extension once', async () => {
+  it('regression: a message still being decoded when the transport ends is delivered, with the frames held behind it, before the end', async () => {
+    // The compressed message and the peer's close frame arrive in one read, followed by the end
+    // of the input: once lost (the end stopped the parser and dropped the decode).
     const { conn, handler } = make()();
     const ext = (conn as unknown as { extension: ReverseExtension }).extension;
-    conn.receive(peer('server', { opcode: 2, rsv: 0x40, payload: 'ab' }));
-    conn.receiveEnd();
-    conn.receiveEnd();
+    conn.receive(peer('server', { opcode: 2, rsv: 0x40, payload: 'ab' }, { opcode: 8, payload: closePayload(1000) }));
+    expect(conn.receiveEnd()).toBe(false);
+    expect(conn.receiveEnd()).toBe(false);
+    expect(ext.disposed).toBe(0);
     await settle();
-    expect(handler.events).toEqual([{ type: 'setReading', reading: false }]);
+    const events = handler.events.filter((e) => e.type !== 'frame');
+    expect(events).toEqual([
+      { type: 'setReading', reading: false },
+      msg('ba', true),
+      { type: 'setReading', reading: true },
+      { type: 'closeFrame', code: 1000, reason: '' },
+      { type: 'endTransport' },
+      { type: 'inputFinished' },
+    ]);
+    expect(conn.state).toBe(ConnectionState.Closed);
+    expect(conn.receiveEnd()).toBe(true);
     expect(ext.disposed).toBe(1);
   });
+
+  it('delivers every message received before the end at every split point, even while paused, then finishes once', async () => {
+    const input = peer(
+      'server',
+      { opcode: 2, rsv: 0x40, payload: 'cba' },
+      { opcode: 1, payload: 'plain' },
+      { opcode: 2, rsv: 0x40, payload: 'fed' },
+      { opcode: 8, payload: closePayload(1001) },
+    );
+    const expected = [msg('abc', true), msg('plain'), msg('def', true), { type: 'closeFrame', code: 1001, reason: '' }];
+    for (const paused of [false, true]) {
+      for (let cut = 0; cut <= input.length; cut++) {
+        const { conn, handler } = make()();
+        if (paused) conn.pause();
+        conn.receive(Buffer.from(input.subarray(0, cut)));
+        await tick();
+        conn.receive(Buffer.from(input.subarray(cut)));
+        const finished = conn.receiveEnd();
+        await settle();
+        const delivered = handler.events.filter((e) => e.type === 'message' || e.type === 'closeFrame');
+        expect(delivered, `paused ${paused}, cut ${cut}`).toEqual(expected);
+        expect(handler.events.filter((e) => e.type === 'inputFinished'), `cut ${cut}`).toHaveLength(finished ? 0 : 1);
+        expect(conn.state).toBe(ConnectionState.Closed);
+      }
+    }
+  });
+
+  it('fails sends waiting for the encoder at the end, and accepts none while held input is delivered', async () => {
+    const { conn, handler } = make()();
+    const calls: unknown[] = [];
+    conn.receive(peer('server', { opcode: 2, rsv: 0x40, payload: 'ab' }));
+    conn.send(Buffer.from('queued'), { binary: true, fin: true, compress: true }, (e) => calls.push(e));
+    expect(conn.receiveEnd()).toBe(false);
+    conn.send(Buffer.from('late'), { binary: true, fin: true, compress: false }, (e) => calls.push(e));
+    conn.ping(Buffer.from('p'), (e) => calls.push(e));
+    await settle();
+    expect(calls).toHaveLength(3);
+    for (const e of calls) expect((e as WebSocketError).code).toBe('WS_ERR_NOT_OPEN');
+    expect(handler.sentFrames()).toEqual([]);
+    expect(handler.events.filter((e) => e.type === 'message')).toEqual([msg('ba', true)]);
+  });
+
 });
 
 describe('Connection: with an extension (sending)', () => {

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { COALESCE_LIMIT, encodeFrame, type FrameOutput, headerSize, toBuffer, writeHeader } from '../../src/core/frame-encoder.js';
 import { FrameParser } from '../../src/core/frame-parser.js';
-import { RecordingFrameSink, decodeFrames, frame, hex, hx, pseudoRandomBytes } from './helpers.js';
+import { RecordingFrameSink, decodeFrames, frame, frameWriter, hex, hx, pseudoRandomBytes } from './helpers.js';
 
 type Write = { data: Buffer; cb: ((err?: Error | null) => void) | undefined };
 
@@ -10,9 +10,7 @@ function recorder(): FrameOutput & { writes: Write[]; bytes(): Buffer } {
   const writes: Write[] = [];
   return {
     writes,
-    write(data: Buffer, cb?: (err?: Error | null) => void): void {
-      writes.push({ data, cb });
-    },
+    writeFrame: frameWriter((data, cb) => void writes.push({ data, cb })),
     bytes: () => Buffer.concat(writes.map((w) => w.data)),
   };
 }

@@ -345,6 +345,38 @@ describe('FrameParser: header rules (RFC 6455 §5.2, §5.5, §5.1)', () => {
   });
 });
 
+describe('FrameParser: maxFrameChunks (the maxBufferedChunks option)', () => {
+  const input = frame({ opcode: 2, payload: Buffer.alloc(10, 7) }); // 12 bytes
+
+  function feed(cuts: number[], maxFrameChunks: number) {
+    const target = parserTarget({ ...CLIENT, maxFrameChunks })();
+    let start = 0;
+    for (const cut of [...cuts, input.length]) {
+      target.push(Buffer.from(input.subarray(start, cut)));
+      start = cut;
+    }
+    return target.events;
+  }
+
+  it('accepts a frame spanning exactly the limit of chunks, header included, and fails one more with 1008', () => {
+    // 3 chunks: a header split in two, then the payload.
+    expect(feed([1, 2], 3).at(-1)).toEqual(end(Buffer.alloc(10, 7)));
+    expect(feed([1, 2], 2).at(-1)).toEqual(err('WS_ERR_TOO_MANY_BUFFERED_PARTS', 1008));
+    // 3 chunks: the header, then two pieces of payload.
+    expect(feed([2, 7], 3).at(-1)).toEqual(end(Buffer.alloc(10, 7)));
+    expect(feed([2, 7], 2).at(-1)).toEqual(err('WS_ERR_TOO_MANY_BUFFERED_PARTS', 1008));
+  });
+
+  it('counts per frame: many frames in one chunk each, or many chunks holding whole frames, never add up', () => {
+    const many = Buffer.concat(Array.from({ length: 50 }, () => input));
+    const target = parserTarget({ ...CLIENT, maxFrameChunks: 1 })();
+    for (let i = 0; i < many.length; i += input.length) target.push(Buffer.from(many.subarray(i, i + input.length)));
+    target.push(many);
+    expect(target.events.filter((e) => e.type === 'end')).toHaveLength(100);
+    expect(target.events.filter((e) => e.type === 'error')).toEqual([]);
+  });
+});
+
 describe('FrameParser: pause, resume, stop', () => {
   const input = frames(
     { opcode: 1, payload: 'one', mask: true },

@@ -411,6 +411,7 @@ export type ConnEvent =
   | { type: 'endTransport' }
   | { type: 'awaitClose' }
   | { type: 'setReading'; reading: boolean }
+  | { type: 'inputFinished' }
   | ErrorEvent;
 
 /** Hooks run after the matching event was recorded. */
@@ -420,6 +421,24 @@ export interface HandlerHooks {
   onPong?(data: Buffer): void;
   onCloseFrame?(code: number, reason: Buffer): void;
   onProtocolError?(err: WebSocketError): void;
+}
+
+/**
+ * A `writeFrame` for handlers that take bytes: the frame as one write, or two (header, then the
+ * payload that was not copied behind it) with the callback on the last.
+ */
+export function frameWriter(
+  write: (data: Buffer, cb?: SendCallback) => void,
+): (first: number, payloadLength: number, buffer: Buffer, start: number, end: number, payload: Buffer | null, cb?: SendCallback) => void {
+  return (_first, _payloadLength, buffer, start, end, payload, cb) => {
+    const head = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
+    if (payload === null) {
+      write(head, cb);
+      return;
+    }
+    write(head);
+    write(payload, cb);
+  };
 }
 
 /**
@@ -437,6 +456,8 @@ export class RecordingHandler implements ConnectionHandler {
   constructor(hooks: HandlerHooks = {}) {
     this.hooks = hooks;
   }
+
+  readonly writeFrame = frameWriter((data, cb) => this.write(data, cb));
 
   write(data: Buffer, cb?: SendCallback): void {
     this.writes.push(data);
@@ -482,6 +503,10 @@ export class RecordingHandler implements ConnectionHandler {
 
   setReading(reading: boolean): void {
     this.events.push({ type: 'setReading', reading });
+  }
+
+  inputFinished(): void {
+    this.events.push({ type: 'inputFinished' });
   }
 
   /** All bytes written so far. */

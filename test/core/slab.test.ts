@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame, type FrameOutput } from '../../src/core/frame-encoder.js';
 import { MAX_SLAB_FRAME, frameSlab } from '../../src/core/slab.js';
 
-/** Records the ranges an encoder writes through `writeRange` and the buffers through `write`. */
+/** Records the slab ranges an encoder writes, and the frames it writes in buffers of their own. */
 function recorder(): { out: FrameOutput; ranges: Array<[Buffer, number, number]>; writes: Buffer[] } {
   const ranges: Array<[Buffer, number, number]> = [];
   const writes: Buffer[] = [];
@@ -10,8 +10,11 @@ function recorder(): { out: FrameOutput; ranges: Array<[Buffer, number, number]>
     ranges,
     writes,
     out: {
-      write: (data) => void writes.push(data),
-      writeRange: (buffer, start, end) => void ranges.push([buffer, start, end]),
+      // Slab frames are a range of the shared slab; others come in buffers of their own.
+      writeFrame: (_first, _length, buffer, start, end, payload) => {
+        if (payload === null && buffer === frameSlab.buffer) ranges.push([buffer, start, end]);
+        else writes.push(buffer.subarray(start, end), ...(payload === null ? [] : [payload]));
+      },
     },
   };
 }

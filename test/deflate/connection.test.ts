@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Connection, type ConnectionHandler, type Role, type SendCallback } from '../../src/core/connection.js';
 import type { WebSocketError } from '../../src/core/errors.js';
 import { PerMessageDeflate } from '../../src/deflate/codec.js';
+import { frameWriter } from '../core/helpers.js';
 import { expectBytes, PARAMS, pseudoRandom, words, zeroBomb } from './helpers.js';
 
 /** One end of an in-memory link: bytes written here arrive at `peer` on a later turn. */
@@ -17,6 +18,8 @@ class End implements ConnectionHandler {
     this.ext = new PerMessageDeflate(PARAMS, role, { threshold: 100 }, maxPayload);
     this.conn = new Connection(this, { role, extension: this.ext, ...(maxPayload ? { maxPayload } : {}) });
   }
+
+  readonly writeFrame = frameWriter((data, cb) => this.write(data, cb));
 
   write(data: Buffer, cb?: SendCallback): void {
     const copy = Buffer.from(data);

@@ -101,18 +101,21 @@ describe('rooms', () => {
 
   it('frames a message once: every recipient is handed the very same buffers', async () => {
     const { hub, clients } = await hubWithClients(4);
-    const framed = vi.spyOn(Connection.prototype, 'sendFramed');
+    const framed = vi.spyOn(Connection.prototype, 'sendShared');
     const send = vi.spyOn(Connection.prototype, 'send');
     const got = clients.map((c) => collectMessages(c));
     hub.publish('lobby', 'x'.repeat(2000));
-    hub.publish('lobby', Buffer.alloc(100_000, 7));
+    const big = Buffer.alloc(100_000, 7);
+    hub.publish('lobby', big);
     expect(send).not.toHaveBeenCalled();
     expect(framed).toHaveBeenCalledTimes(8);
     const first = framed.mock.calls.slice(0, 4).map((call) => call[0]);
     const second = framed.mock.calls.slice(4).map((call) => call[0]);
     expect(new Set(first).size).toBe(1);
     expect(new Set(second).size).toBe(1);
-    expect(second[0]).toHaveLength(2); // header and payload: the payload is not even copied
+    // The header alone, and the published payload itself: it is not even copied.
+    expect(second[0]?.head).toHaveLength(10);
+    expect(second[0]?.payload).toBe(big);
     await until(() => got.every((m) => m.length === 2));
     expect(got.every((m) => m[1]![0].equals(Buffer.alloc(100_000, 7)))).toBe(true);
   });

@@ -131,7 +131,7 @@ export function trackServer(wss: WebSocketServer): void {
   wss.on('connection', (ws: WebSocket) => accepted.add(ws));
   onCleanup(async () => {
     for (const ws of accepted) ws.terminate();
-    for (const ws of wss.clients) ws.terminate();
+    for (const ws of wss.clients ?? []) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 }
@@ -357,6 +357,8 @@ export class RawClient {
   buffer: Buffer = Buffer.alloc(0);
   /** Bytes of `buffer` already returned by {@link readFrame}. */
   private consumed = 0;
+  /** What `buffer` is a view of, with room to grow (see append). */
+  private store: Buffer | null = null;
   response: HttpResponse | null = null;
   /** Bytes received in total before the server's FIN, or null while it has not arrived. */
   endOffset: number | null = null;
@@ -414,16 +416,34 @@ export class RawClient {
   private onData(chunk: Buffer): void {
     this.totalReceived += chunk.length;
     if (this.discard) return;
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.append(chunk);
     if (!this.headDone) {
       const head = parseHead(this.buffer);
       if (head !== null) {
         this.headDone = true;
         this.response = { statusLine: head.statusLine, status: head.status, headers: head.headers, body: '', closedByServer: false };
         this.buffer = Buffer.from(head.rest);
+        this.store = null;
       }
     }
     this.wake();
+  }
+
+  /**
+   * Appends to `buffer` in a backing store grown by doubling: a client that keeps tens of MiB
+   * copies each byte a few times, not once per later chunk (Buffer.concat per chunk is O(n²),
+   * seconds of copying for 32 MiB). `buffer` stays a view of the bytes so far.
+   */
+  private append(chunk: Buffer): void {
+    const length = this.buffer.length;
+    const need = length + chunk.length;
+    if (this.store === null || need > this.store.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.store?.length ?? 0), 64 * 1024));
+      this.buffer.copy(grown);
+      this.store = grown;
+    }
+    chunk.copy(this.store, length);
+    this.buffer = this.store.subarray(0, need);
   }
 
   private wake(): void {
