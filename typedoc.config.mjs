@@ -43,6 +43,9 @@ export default {
   ],
   sort: ['kind', 'instance-first', 'alphabetical-ignoring-documents'],
   githubPages: false,
+  // No "Defined in" links: they need a public repository URL (a git remote TypeDoc recognises),
+  // and a clone from a local path or a CI checkout has none, which TypeDoc warns about.
+  disableSources: true,
   hideGenerator: true,
   validation: {
     notExported: true,

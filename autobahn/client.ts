@@ -18,13 +18,15 @@ export interface ClientDriverOptions {
   /** Per-case time limit in seconds: the driver terminates a connection that outlives it. */
   readonly caseTimeoutSecs?: number;
   readonly log?: (line: string) => void;
+  /** Dial every connection over HTTP/2 (RFC 8441, `http2: true`; ws6455 only). */
+  readonly http2?: boolean;
 }
 
 /** Opens one connection, echoes every message, resolves when it closes (or the time limit ends it). */
-function session(mod: TesteeModule, url: string, timeoutSecs: number, onMessage?: (data: Buffer) => void): Promise<void> {
+function session(mod: TesteeModule, url: string, timeoutSecs: number, onMessage?: (data: Buffer) => void, http2 = false): Promise<void> {
   return new Promise((resolve) => {
     // permessage-deflate keeps the client default (offered with client_max_window_bits), which 12.x/13.x negotiate.
-    const ws = new mod.WebSocket(url, undefined, { maxPayload: MAX_PAYLOAD });
+    const ws = new mod.WebSocket(url, undefined, http2 ? { maxPayload: MAX_PAYLOAD, http2: true } : { maxPayload: MAX_PAYLOAD });
     const timer = setTimeout(() => ws.terminate?.(), timeoutSecs * 1000);
     ws.on('message', (data, isBinary) => {
       if (onMessage) onMessage(data);
@@ -45,16 +47,17 @@ export async function runClientDriver(options: ClientDriverOptions = {}): Promis
   const agent = encodeURIComponent(options.agent ?? 'ws6455');
   const limit = options.caseTimeoutSecs ?? 600;
   let count = 0;
+  const h2 = options.http2 === true;
   await session(mod, `${base}/getCaseCount`, 30, (data) => {
     count = Number.parseInt(data.toString('utf8'), 10);
-  });
+  }, h2);
   if (!Number.isInteger(count) || count < 0) throw new Error('fuzzing server sent no case count');
   options.log?.(`running ${count} cases`);
   for (let i = 1; i <= count; i++) {
-    await session(mod, `${base}/runCase?case=${i}&agent=${agent}`, limit);
+    await session(mod, `${base}/runCase?case=${i}&agent=${agent}`, limit, undefined, h2);
     if (i % 50 === 0 || i === count) options.log?.(`case ${i}/${count} done`);
   }
-  await session(mod, `${base}/updateReports?agent=${agent}`, 60);
+  await session(mod, `${base}/updateReports?agent=${agent}`, 60, undefined, h2);
   return count;
 }
 

@@ -12,6 +12,8 @@
  *     --agent NAME                  agent name in reports (default: the impl name)
  *     --out DIR                     report root (default autobahn/reports, or autobahn/reports/reference-<impl>)
  *     --time-scale N                stretch protocol timeouts on slow machines (default 1)
+ *     --http2                       every case on a stream of an HTTP/2 session (RFC 8441, h2c), both roles
+ *                                   (ws6455 only; reports under reports/http2/; the same expected verdicts)
  *     --no-check                    do not compare with the expected verdicts
  *     --write-expected              store this run's verdicts as the expected ones (keeps known issues)
  * Expected verdicts: autobahn/expected-results.json for our library (exit 1 when a case is worse),
@@ -56,20 +58,25 @@ async function main(): Promise<number> {
   const url = args.get('url');
   const listen = args.get('listen');
   const timeScale = Number(args.get('time-scale') ?? 1);
-  const root = args.get('out') ?? join(fileURLToPath(new URL('.', import.meta.url)), 'reports', impl === 'ws6455' ? '' : `reference-${impl}`);
+  const http2 = args.has('http2');
+  if (http2 && impl !== 'ws6455') throw new Error('--http2 runs our library only: ws has no WebSockets over HTTP/2');
+  const root =
+    args.get('out') ?? join(fileURLToPath(new URL('.', import.meta.url)), 'reports', impl === 'ws6455' ? (http2 ? 'http2' : '') : `reference-${impl}`);
   const externalTarget = (url !== undefined && testees.includes('server')) || (listen !== undefined && testees.includes('client'));
   const check = !externalTarget && !args.has('no-check');
   // Our library must not get worse than expected-results.json; the ws reference must match its file exactly.
   const expectedPath = impl === 'ws6455' ? EXPECTED_PATH : REFERENCE_WS_PATH;
   const log = (line: string) => console.log(line);
 
-  console.log(`conformance: ${cases.length} cases, profile ${profile}, impl ${impl}${url ? `, server ${url}` : ''}${listen ? `, listening on ${listen}` : ''}`);
+  console.log(
+    `conformance: ${cases.length} cases, profile ${profile}, impl ${impl}${http2 ? ', over HTTP/2 (RFC 8441)' : ''}${url ? `, server ${url}` : ''}${listen ? `, listening on ${listen}` : ''}`,
+  );
   let failed = false;
   for (const testee of testees) {
     const t0 = Date.now();
     let results: CaseResult[];
     if (testee === 'server') {
-      results = await testServer({ impl, profile, cases, agent, timeScale, log, ...(url ? { url } : {}) });
+      results = await testServer({ impl, profile, cases, agent, timeScale, log, http2, ...(url ? { url } : {}) });
     } else {
       results = await testClient({
         impl,
@@ -78,6 +85,7 @@ async function main(): Promise<number> {
         agent,
         timeScale,
         log,
+        http2,
         ...(listen ? { listen: Number(listen), external: true, onListening: (u: string) => console.log(`fuzzing server listening on ${u}; run the client under test against it`) } : {}),
       });
     }

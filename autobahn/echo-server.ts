@@ -4,6 +4,7 @@
  *   PORT=9001 HOST=127.0.0.1 npm run autobahn:server        (our library)
  *   IMPL=ws npm run autobahn:server                         (the `ws` package, as a reference)
  */
+import http2 from 'node:http2';
 import { pathToFileURL } from 'node:url';
 import { loadImpl } from './impl.js';
 import type { ImplName, TesteeServer } from './impl.js';
@@ -13,6 +14,8 @@ export interface EchoServerOptions {
   readonly port?: number;
   readonly host?: string;
   readonly impl?: ImplName;
+  /** Serve WebSockets as streams of an h2c server (RFC 8441) instead of on our own port (ws6455 only). */
+  readonly http2?: boolean;
 }
 
 /** A running echo server. */
@@ -29,13 +32,20 @@ export const MAX_PAYLOAD = 64 * 1024 * 1024;
 export async function startEchoServer(options: EchoServerOptions = {}): Promise<EchoServer> {
   const { WebSocketServer } = await loadImpl(options.impl ?? 'ws6455');
   const host = options.host ?? '127.0.0.1';
+  if (options.http2 === true && options.impl === 'ws') throw new Error('ws serves no WebSockets over HTTP/2');
+  const h2 = options.http2 === true ? http2.createServer() : null;
+  const h2sessions = new Set<http2.ServerHttp2Session>();
+  h2?.on('session', (session) => {
+    h2sessions.add(session);
+    session.on('close', () => h2sessions.delete(session));
+  });
   const server: TesteeServer = new WebSocketServer({
-    port: options.port ?? 9001,
-    host,
+    ...(h2 === null ? { port: options.port ?? 9001, host } : { server: h2 }),
     maxPayload: MAX_PAYLOAD,
     // Sections 12/13: accept permessage-deflate with the default settings (off by default on servers).
     perMessageDeflate: true,
   });
+  h2?.listen(options.port ?? 9001, host);
   server.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     ws.on('error', () => {}); // protocol errors are what the suite provokes; the library closes the socket itself
@@ -52,7 +62,11 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of server.clients ?? []) c.terminate?.();
-        server.close(() => resolve());
+        server.close(() => {
+          if (h2 === null) return resolve();
+          for (const session of h2sessions) session.destroy();
+          h2.close(() => resolve());
+        });
       }),
   };
 }

@@ -20,6 +20,8 @@ export interface HarnessOptions {
   readonly agent: string;
   readonly timeScale?: number;
   readonly log?: (line: string) => void;
+  /** Run every case over HTTP/2 (RFC 8441, h2c): the peer and the testee on streams of HTTP/2 sessions. */
+  readonly http2?: boolean;
 }
 
 function progress(log: ((line: string) => void) | undefined, label: string) {
@@ -33,7 +35,7 @@ function progress(log: ((line: string) => void) | undefined, label: string) {
 
 /** Tests a server: `url` if given, else an echo server of `impl` started on 127.0.0.1, port 0. */
 export async function testServer(options: HarnessOptions & { readonly url?: string }): Promise<CaseResult[]> {
-  const echo = options.url ? null : await startEchoServer({ port: 0, host: '127.0.0.1', impl: options.impl });
+  const echo = options.url ? null : await startEchoServer({ port: 0, host: '127.0.0.1', impl: options.impl, http2: options.http2 === true });
   try {
     return await runClientPeer({
       url: options.url ?? (echo as { url: string }).url,
@@ -41,6 +43,7 @@ export async function testServer(options: HarnessOptions & { readonly url?: stri
       profile: options.profile,
       cases: options.cases,
       ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
+      ...(options.http2 === true ? { http2: true } : {}),
       onResult: progress(options.log, 'server'),
     });
   } finally {
@@ -66,13 +69,14 @@ export async function testClient(
     ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
     onResult: (r) => progress(options.log, 'client')(r, count++, options.cases.length),
     onUpdateReports: (agent) => finishedAgent(agent),
+    ...(options.http2 === true ? { http2: true } : {}),
   });
   options.onListening?.(peer.url);
   try {
     let agent = options.agent;
     if (options.external) agent = await finished;
     else {
-      await runClientDriver({ url: peer.url, agent, impl: options.impl });
+      await runClientDriver({ url: peer.url, agent, impl: options.impl, http2: options.http2 === true });
       await finished;
     }
     return [...(peer.results.get(agent)?.values() ?? [])];

@@ -10,13 +10,14 @@
  *                         [--rounds N] [--warmup S] [--duration S] [--idle-conns N] [--ours build|tsx]
  *                         [--quiet-wait S]   total seconds to spend waiting for an idle machine (0 = never)
  *                         [--retries N]      repeats of a run disturbed by other processes (full 2, quick 0)
+ *                         [--baseline REF]   adds a column: ws6455 built from git revision REF (before/after)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prepareOurs } from './lib/build-ours.js';
+import { prepareBaseline, prepareOurs } from './lib/build-ours.js';
 import { waitForQuiet } from './lib/cpu-load.js';
 import { prepareLoadgen } from './lib/loadgen-process.js';
 import { measureDeflate } from './lib/measure-deflate.js';
@@ -58,15 +59,31 @@ log(`ws6455: ${ours.note}`);
 const echoScript = 'benchmarks/servers/ws-echo.ts';
 // ws reads these switches once at load; an empty value means "use the addon" (ws tests truthiness).
 // The bare net server has no deflateImpl: it does not compress, so scenario h is n/a for it.
+const baselineRef = option('baseline');
+const baseline = baselineRef === undefined ? null : prepareBaseline(root, baselineRef);
+if (baseline) log(`baseline: ws6455 at ${baselineRef} (${baseline.commit.slice(0, 12)})`);
 const allServers: ServerSpec[] = [
   ...(ours.modulePath
     ? [{ id: 'ours', label: 'ws6455', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ours', '--module', ours.modulePath], env: {}, deflateImpl: 'ours' as const }]
+    : []),
+  ...(baseline
+    ? [
+        {
+          id: 'base',
+          label: `ws6455@${baselineRef}`,
+          nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ours', '--module', baseline.modulePath],
+          env: {},
+          deflateImpl: 'ours' as const,
+          modulePath: baseline.modulePath,
+        },
+      ]
     : []),
   { id: 'ws', label: 'ws+addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '', WS_NO_UTF_8_VALIDATE: '' }, deflateImpl: 'ws' },
   { id: 'ws-noaddons', label: 'ws no addons', nodeArgs: ['--import', 'tsx', echoScript, '--impl', 'ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, deflateImpl: 'ws' },
   { id: 'net', label: 'bare net', nodeArgs: ['--import', 'tsx', 'benchmarks/servers/net-echo.ts'], env: {} },
 ];
-const servers = allServers.filter((s) => !wanted || wanted.includes(s.id));
+// The baseline column is there whenever --baseline is given, whatever --servers lists.
+const servers = allServers.filter((s) => !wanted || wanted.includes(s.id) || s.id === 'base');
 const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
 
 /** Whether `spec` takes part in `scenario`; a cell where it does not reads n/a. */
@@ -102,7 +119,7 @@ async function measureOnce(scenario: Scenario, spec: ServerSpec, round: number):
   if (scenario.kind === 'echo') return measureEcho(scenario, spec, round, budget, tool, root);
   if (scenario.kind === 'memory') return measureMemory(scenario, spec, round, idleConns, tool, root);
   // ours is in `servers` only when it has a module path, so '' is never used to start it.
-  if (scenario.kind === 'deflate') return measureDeflate(scenario, spec, round, budget, ours.modulePath ?? '', root);
+  if (scenario.kind === 'deflate') return measureDeflate(scenario, spec, round, budget, spec.modulePath ?? ours.modulePath ?? '', root);
   return measureHandshake(scenario, spec, round, budget, tool, root);
 }
 
@@ -287,6 +304,23 @@ console.log('Medians; xN.NN = ratio to ws+addons (for kB/conn, below 1 is better
 console.log(renderTable(rows));
 console.log('');
 console.log(renderTable(cpuRows));
+if (baseline) {
+  // Before/after from the same rounds: the current code's median over the baseline's, per
+  // scenario (for f, lower is better), and the same ratio per server CPU-second.
+  const pairs: string[][] = [['', 'scenario', `ws6455 / ws6455@${baselineRef}`, 'per server CPU-second']];
+  for (const scenario of scenarios) {
+    const now = summary[scenario.id]?.ours;
+    const then = summary[scenario.id]?.base;
+    if (!now || !then || now.median === null || then.median === null || then.median === 0) continue;
+    const perCpu =
+      now.serverCpuPct && then.serverCpuPct
+        ? `x${(now.median / now.serverCpuPct / (then.median / then.serverCpuPct)).toFixed(2)}`
+        : '-';
+    pairs.push([scenario.id, scenario.title, `x${(now.median / then.median).toFixed(2)}`, scenario.kind === 'memory' ? '-' : perCpu]);
+  }
+  console.log('');
+  console.log(renderTable(pairs));
+}
 const disturbed = records.filter((r) => r.foreignCpuPct && Math.max(r.foreignCpuPct.serverCore, r.foreignCpuPct.loadgenCore) > FOREIGN_CPU_WARN_PCT);
 if (disturbed.length > 0) {
   console.log(

@@ -67,6 +67,7 @@ declare namespace WebSocket {
   type SessionStore = api.SessionStore;
   type SessionRecord = api.SessionRecord;
   type StoredMessage = api.StoredMessage;
+  type Awaitable<T> = api.Awaitable<T>;
   type ClaimResult = api.ClaimResult;
   type Refusal = api.Refusal;
 }

@@ -47,7 +47,7 @@ export { Session } from './node/server/session.js';
 export type { SessionEvents, SessionMessageInfo, SessionSendOptions } from './node/server/session.js';
 export type { ServerSessionOptions } from './node/server/sessions.js';
 export { MemorySessionStore, SessionError, SESSION_PROTOCOL } from './session/index.js';
-export type { ClaimResult, SessionErrorCode, SessionRecord, SessionStore, StoredMessage, Refusal } from './session/index.js';
+export type { Awaitable, ClaimResult, SessionErrorCode, SessionRecord, SessionStore, StoredMessage, Refusal } from './session/index.js';
 export type { HeartbeatOptions } from './node/ops/heartbeat.js';
 export { DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT } from './node/ops/heartbeat.js';
 export type { RateLimitOptions } from './node/ops/rate-limit.js';
@@ -114,8 +114,11 @@ const statics = {
   WebSocketError,
   /** The named export {@link ProtocolError}. */
   ProtocolError,
+  /** The named export {@link Session}. */
   Session,
+  /** The named export {@link MemorySessionStore}. */
   MemorySessionStore,
+  /** The named export {@link SessionError}. */
   SessionError,
   SESSION_PROTOCOL,
   CloseCode,

@@ -406,6 +406,8 @@ describe('types, as @types/ws', () => {
       nodenext.push(...write(`shared-${pkg}`, Object.fromEntries(Object.entries(SHARED).map(([f, t]) => [f, t.replaceAll('MOD', pkg)]))));
     }
     const { values, types } = esmExports();
+    /** Type arguments for the generic type exports, which cannot be named bare. */
+    const TYPE_ARGUMENTS: Record<string, string> = { Awaitable: '<void>' };
     nodenext.push(
       ...write('all-exports', {
         // Every named export of the ES module, through require(): values as statics (and as named
@@ -414,7 +416,7 @@ describe('types, as @types/ws', () => {
           "import ws = require('ws6455');",
           `import { ${values.join(', ')} } from 'ws6455';`,
           ...values.map((n) => `void ws.${n}; void ${n};`),
-          ...types.map((n) => `export type T_${n} = ws.${n};`),
+          ...types.map((n) => `export type T_${n} = ws.${n}${TYPE_ARGUMENTS[n] ?? ''};`),
         ].join('\n'),
         // Through import: every named value export is also a static of the default export, with
         // the same type, and the default export reaches `ws`'s types on it.

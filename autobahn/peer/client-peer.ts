@@ -13,6 +13,7 @@ import { PeerDeflate } from './deflate-codec.js';
 import { checkServerResponse, clientRequest, parseHead } from './handshake.js';
 import { formatOffers, readServerResponse } from './pmce-negotiation.js';
 import { FuzzSession } from './session.js';
+import { PeerSession, openStream } from './h2.js';
 
 /** Options of a run against one server. */
 export interface ClientPeerOptions {
@@ -23,6 +24,8 @@ export interface ClientPeerOptions {
   /** Stretches the protocol timeouts (close handshake, server drop, kill timers); case pauses stay exact. */
   readonly timeScale?: number;
   readonly onResult?: (result: CaseResult, index: number, total: number) => void;
+  /** Run every case on a stream of an HTTP/2 session (RFC 8441, h2c) instead of its own TCP connection. */
+  readonly http2?: boolean;
 }
 
 const OPEN_HANDSHAKE_TIMEOUT = 5;
@@ -32,14 +35,42 @@ const USER_AGENT = 'ws6455-conformance-peer';
 export async function runClientPeer(options: ClientPeerOptions): Promise<CaseResult[]> {
   const url = new URL(options.url);
   if (url.protocol !== 'ws:') throw new Error(`only ws:// URLs are supported, got ${options.url}`);
+  // Over HTTP/2 the URL names an h2c server (RFC 9113 §3.3: prior knowledge).
   const results: CaseResult[] = [];
   let index = 0;
-  for (const def of options.cases) {
-    const result = await runOne(url, def, options);
-    results.push(result);
-    options.onResult?.(result, index++, options.cases.length);
+  const h2 = options.http2 === true ? new PeerSession(`http://${url.host}`) : null;
+  try {
+    for (const def of options.cases) {
+      const result = h2 === null ? await runOne(url, def, options) : await runOneH2(h2, url, def, options);
+      results.push(result);
+      options.onResult?.(result, index++, options.cases.length);
+    }
+  } finally {
+    h2?.close();
   }
   return results;
+}
+
+/** One case on a stream of the shared HTTP/2 session (h2.ts). */
+async function runOneH2(h2: PeerSession, url: URL, def: CaseDef, options: ClientPeerOptions): Promise<CaseResult> {
+  const scale = options.timeScale ?? 1;
+  const offer = def.flow?.kind === 'deflate' ? formatOffers(def.flow.clientOffers) : undefined;
+  const opened = await openStream(h2, url, USER_AGENT, offer, OPEN_HANDSHAKE_TIMEOUT * scale);
+  const baseCtx: RunContext = { agent: options.agent, profile: options.profile, httpRequest: opened.request, httpResponse: opened.response };
+  if ('error' in opened) return handshakeFailure(def, baseCtx, 'server', opened.error, opened.timedOut);
+  const answer = offer !== undefined ? readServerResponse(opened.extensions) : null;
+  if (answer && 'error' in answer) {
+    opened.stream.destroy();
+    return handshakeFailure(def, baseCtx, 'server', answer.error, false);
+  }
+  if (offer === undefined && opened.extensions !== undefined) {
+    opened.stream.destroy();
+    return handshakeFailure(def, baseCtx, 'server', 'server selected an extension that was not offered', false);
+  }
+  const session = new FuzzSession(opened.stream, { isServer: false, timeScale: scale, deflate: answer ? new PeerDeflate(answer.params, false) : null });
+  const running = runCase(session, def, baseCtx, scale);
+  opened.stream.resume();
+  return running;
 }
 
 async function runOne(url: URL, def: CaseDef, options: ClientPeerOptions): Promise<CaseResult> {

@@ -6,8 +6,10 @@
  *   GET /runCase?case=N&agent=NAME         → runs case N (1-based, in catalogue order); the client echoes
  *   GET /updateReports?agent=NAME          → writes the reports, then a close
  */
+import http2 from 'node:http2';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { CaseDef } from '../catalogue/types.js';
 import type { Profile } from './bytes.js';
 import { runCase } from './case-runner.js';
@@ -17,6 +19,7 @@ import { checkClientRequest, errorResponse, parseHead, serverResponse } from './
 import type { UpgradeRequest } from './handshake.js';
 import { acceptOffers, readClientOffers } from './pmce-negotiation.js';
 import { FuzzSession } from './session.js';
+import { acceptStream, checkStreamRequest, headersText, refuseStream } from './h2.js';
 
 /** Options of the fuzzing server. */
 export interface ServerPeerOptions {
@@ -28,6 +31,16 @@ export interface ServerPeerOptions {
   readonly onResult?: (result: CaseResult) => void;
   /** Called for /updateReports; the close is sent once it resolves. */
   readonly onUpdateReports?: (agent: string) => Promise<void> | void;
+  /** Take every connection as a stream of an HTTP/2 session (RFC 8441, h2c) instead of a TCP connection. */
+  readonly http2?: boolean;
+}
+
+/** How one opening handshake is answered: over HTTP/1.1 on a socket, or on an HTTP/2 stream. */
+interface Answer {
+  readonly socket: Duplex;
+  /** Accepts with the given extension; returns the answer as text for the reports. */
+  accept(extensions: string | undefined): string;
+  refuse(status: number, text: string): void;
 }
 
 /** A listening fuzzing server. */
@@ -53,7 +66,8 @@ export async function startServerPeer(options: ServerPeerOptions): Promise<Serve
   const updated = new Set<string>();
   const sockets = new Set<Socket>();
 
-  const server: Server = createServer((socket) => {
+  const h2sessions = new Set<http2.ServerHttp2Session>();
+  const server: Server = options.http2 === true ? h2Server() : createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -71,34 +85,66 @@ export async function startServerPeer(options: ServerPeerOptions): Promise<Serve
       socket.pause();
       const req = checkClientRequest(head);
       if (typeof req === 'string') return reject(socket, 400, req);
-      void accept(socket, req, head.raw, head.rest);
+      const answer: Answer = {
+        socket,
+        accept: (extensions) => {
+          const text = serverResponse(req.key, SERVER_NAME, extensions);
+          socket.write(text);
+          return text;
+        },
+        refuse: (status, text) => reject(socket, status, text),
+      };
+      void accept(answer, req, head.raw, head.rest);
     };
     socket.on('data', onData);
   });
+
+  /** The same fuzzing server as streams of HTTP/2 sessions (RFC 8441 §3: extended CONNECT advertised). */
+  function h2Server(): Server {
+    const h2 = http2.createServer({ settings: { enableConnectProtocol: true } });
+    h2.on('session', (session) => {
+      h2sessions.add(session);
+      session.on('close', () => h2sessions.delete(session));
+      session.on('error', () => {});
+    });
+    h2.on('stream', (stream, headers) => {
+      stream.on('error', () => {});
+      const req = checkStreamRequest(headers);
+      if (typeof req === 'string') return refuseStream(stream, 400, req);
+      const answer: Answer = {
+        socket: stream,
+        accept: (extensions) => acceptStream(stream, SERVER_NAME, extensions),
+        refuse: (status, text) => refuseStream(stream, status, text),
+      };
+      stream.pause();
+      void accept(answer, req, headersText(headers), Buffer.alloc(0));
+    });
+    return h2;
+  }
 
   function reject(socket: Socket, status: number, text: string): void {
     socket.end(errorResponse(status, text));
   }
 
-  async function accept(socket: Socket, req: UpgradeRequest, httpRequest: string, rest: Buffer): Promise<void> {
+  async function accept(answer: Answer, req: Omit<UpgradeRequest, 'key'>, httpRequest: string, rest: Buffer): Promise<void> {
+    const socket = answer.socket;
     const agent = req.query.get('agent') ?? '';
     let def: CaseDef | undefined;
     if (req.path === '/runCase') {
       const n = Number(req.query.get('case'));
       def = Number.isInteger(n) && n >= 1 ? options.cases[n - 1] : undefined;
-      if (!def) return reject(socket, 400, `case ${req.query.get('case') ?? ''} not found`);
-      if (!agent) return reject(socket, 400, 'need agent to run case');
+      if (!def) return answer.refuse(400, `case ${req.query.get('case') ?? ''} not found`);
+      if (!agent) return answer.refuse(400, 'need agent to run case');
     } else if (req.path === '/updateReports') {
-      if (!agent) return reject(socket, 400, 'need agent to update reports for');
+      if (!agent) return answer.refuse(400, 'need agent to update reports for');
     } else if (req.path !== '/getCaseCount') {
-      return reject(socket, 404, `unknown path ${req.path}`);
+      return answer.refuse(404, `unknown path ${req.path}`);
     }
     // As the suite: a malformed permessage-deflate offer fails any handshake; only 12.x/13.x accept the extension.
     const offers = readClientOffers(req.extensions);
-    if (typeof offers === 'string') return reject(socket, 400, offers);
+    if (typeof offers === 'string') return answer.refuse(400, offers);
     const accepted = def?.flow?.kind === 'deflate' ? acceptOffers(offers, def.flow.serverAccepts) : null;
-    const httpResponse = serverResponse(req.key, SERVER_NAME, accepted?.response);
-    socket.write(httpResponse);
+    const httpResponse = answer.accept(accepted?.response);
     const deflate = accepted ? new PeerDeflate(accepted.params, true) : null;
     const session = new FuzzSession(socket, { isServer: true, timeScale: options.timeScale ?? 1, deflate });
     if (def) {
@@ -154,6 +200,7 @@ export async function startServerPeer(options: ServerPeerOptions): Promise<Serve
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
+        for (const s of h2sessions) s.destroy();
         server.close(() => resolve());
       }),
   };

@@ -13,6 +13,7 @@
  *   compressed payload split into frames), and compressed messages received are decompressed, then UTF-8 checked.
  */
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { closeCodeAllowed } from './close-rules.js';
 import type { PeerDeflate } from './deflate-codec.js';
 import { applyMask, encodeFrame, encodeHeader, newMask } from './frame-builder.js';
@@ -96,7 +97,8 @@ export class FuzzSession implements ReaderSink {
   private streamOffset = 0;
 
   constructor(
-    private readonly socket: Socket,
+    /** A TCP socket, or an HTTP/2 stream standing for one (h2.ts). */
+    private readonly socket: Socket | Duplex,
     options: SessionOptions,
   ) {
     this.isServer = options.isServer;
@@ -104,7 +106,7 @@ export class FuzzSession implements ReaderSink {
     this.scale = options.timeScale ?? 1;
     this.deflate = options.deflate ?? null;
     this.reader = new FrameReader(this, this.isServer, this.deflate !== null);
-    socket.setNoDelay(true);
+    (socket as Partial<Socket>).setNoDelay?.(true);
     this.lost = new Promise((resolve) => {
       socket.on('close', () => {
         this.connectionLost();

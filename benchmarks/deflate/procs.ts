@@ -144,7 +144,7 @@ export interface ReadyMessage {
 
 /**
  * Spawns `argv` pinned to `cpu` (open-file limit raised) with an IPC channel, and resolves once
- * the child sent `{ type: 'ready' }` (20 s at most).
+ * the child sent `{ type: 'ready' }` (20 s at most). Also used by benchmarks/http2.ts and the soak.
  */
 export function startChild(label: string, argv: string[], cpu: number, cwd: string, env: Record<string, string> = {}): Promise<{ child: Child; ready: ReadyMessage }> {
   const [cmd, ...args] = pinnedCommand(argv, cpu);

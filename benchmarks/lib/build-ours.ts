@@ -9,7 +9,7 @@
  * transform is esbuild's either way, so the speed should match: a gap between the two is a finding).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where ours comes from for this run. */
@@ -40,4 +40,29 @@ export function prepareOurs(root: string, prefer: 'build' | 'tsx'): OursBuild {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim() ?? String(err);
     return { modulePath: entry, how: 'tsx', note: `tsup build failed, using tsx: ${stderr.slice(0, 300)}` };
   }
+}
+
+/**
+ * Builds ws6455 as it was at a git revision (`--baseline REF`), so that a change is measured
+ * against its parent in the same run, alternating with the current code: before/after pairs on
+ * the same machine state instead of two runs minutes apart. The revision's `src/` is extracted
+ * with `git archive` into benchmarks/results/.build/ (once per commit) and bundled as above.
+ *
+ * @returns The bundle and the commit it was built from; throws when the revision or its build fails.
+ */
+export function prepareBaseline(root: string, ref: string): { modulePath: string; commit: string } {
+  const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: root, encoding: 'utf8' }).trim();
+  const dir = join(root, 'benchmarks/results/.build', `baseline-${commit.slice(0, 12)}`);
+  const built = join(dir, 'out/index.js');
+  if (existsSync(built)) return { modulePath: built, commit };
+  mkdirSync(dir, { recursive: true });
+  const archive = execFileSync('git', ['archive', '--format=tar', commit, 'src'], { cwd: root, maxBuffer: 256 * 1024 * 1024 });
+  execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  execFileSync(
+    join(root, 'node_modules/.bin/tsup'),
+    [join(dir, 'src/index.ts'), '--no-config', '--format', 'esm', '--target', 'node20', '--platform', 'node', '--out-dir', join(dir, 'out'), '--silent'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 },
+  );
+  if (!existsSync(built)) throw new Error(`tsup produced no ${built}`);
+  return { modulePath: built, commit };
 }

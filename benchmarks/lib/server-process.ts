@@ -23,6 +23,8 @@ export interface ServerSpec {
    * server above (with the same `env`). Absent for a server that does not compress: its cell is n/a.
    */
   deflateImpl?: Impl;
+  /** The ws6455 bundle this column runs when it is not the current one (`--baseline`). */
+  modulePath?: string;
 }
 
 /** Asks the kernel for a free loopback port (closed again before the server binds it). */

@@ -385,7 +385,22 @@ export function verifyUpgradeResponse(
   const accept = single(h['sec-websocket-accept'])?.trim();
   if (accept === undefined) fail('Invalid Sec-WebSocket-Accept header');
   if (accept !== acceptKey(expected.key)) fail('Invalid Sec-WebSocket-Accept header');
+  return verifyAgreement(h, expected);
+}
 
+/**
+ * Steps 5 and 6 of the client's verification (RFC 6455 §4.1), the part of the answer that does
+ * not depend on the HTTP version (RFC 8441 §5 keeps these header fields for HTTP/2): the
+ * extensions in use were offered, and the subprotocol, if any, is one the client offered.
+ *
+ * @param h - the response header fields (lower-case names)
+ * @param expected - the subprotocols and extension names the client offered
+ * @throws WebSocketError with code `WS_ERR_HANDSHAKE` naming the first problem found
+ */
+export function verifyAgreement(
+  h: Record<string, string | string[] | undefined>,
+  expected: { protocols: readonly string[]; extensionNames: readonly string[] },
+): { protocol: string; extensions: ExtensionOffer[] } {
   // Step 5: every extension in use must be one the client offered.
   const extensions = parseExtensions(h['sec-websocket-extensions']);
   if (extensions === null) fail('Invalid Sec-WebSocket-Extensions header');

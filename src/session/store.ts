@@ -65,9 +65,21 @@ export interface SessionRecord {
 /** Outcome of {@link SessionStore.claim}. */
 export type ClaimResult =
   /** Claimed: the owner now holding it; the record unless the caller's copy was current. */
-  | { ok: true; owner: string; record: SessionRecord | null }
+  | {
+      /** Claimed. */
+      ok: true;
+      /** The owner now holding the session (the caller). */
+      owner: string;
+      /** The stored record, or null when the caller's copy was current. */
+      record: SessionRecord | null;
+    }
   /** Refused. */
-  | { ok: false; reason: 'unknown' | 'expired' | 'stale' };
+  | {
+      /** Refused. */
+      ok: false;
+      /** Why: no such session, its resume window passed, or the secret was not current. */
+      reason: 'unknown' | 'expired' | 'stale';
+    };
 
 /** Where a server keeps sessions. See the module documentation for what an implementation must guarantee. */
 export interface SessionStore {

@@ -159,7 +159,14 @@ describe.skipIf(!available).each(['redis', 'ioredis'] as ClientKind[])('faults w
     await sleep(200);
     await servers[2]!.call('stall', { ms: 2500 }, 15_000);
     await settle(servers[0]!, 'G', rs, n);
-    const stats = await Promise.all(servers.map((s) => s.call<Stats>('stats')));
+    // settle() stops after 2 s without progress, which a loaded machine can also produce: wait
+    // (bounded) until every message is either received or reported missed, then count.
+    let stats: Stats[] = [];
+    await eventually(async () => {
+      stats = await Promise.all(servers.map((s) => s.call<Stats>('stats')));
+      const c = rs.map((r) => count(r, 'G', n));
+      return c[0]!.lost + c[1]!.lost === 0 && c[2]!.lost === stats[2]!.cluster.missed;
+    }, 20_000);
     const counts = rs.map((r) => count(r, 'G', n));
     const gaps = servers[2]!.eventsNamed('gap');
     report(`${client} streams, slow server behind the stream's end`, total(counts), {

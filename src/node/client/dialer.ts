@@ -24,6 +24,7 @@ import { isToken } from '../../core/headers.js';
 import { type DialTarget, parseAddress, resolveLocation } from './url.js';
 import type { ClientOptions } from './options.js';
 import { clientOpened, clientWatchConfig } from './watch.js';
+import { dialHttp2 } from './http2.js';
 import { type ConnectionSettings, resolveConnectionOptions } from '../io/connection-options.js';
 import type { WebSocket } from '../socket/websocket.js';
 
@@ -68,7 +69,15 @@ const OWN_OPTIONS = [
   'perMessageDeflate',
   'heartbeat',
   'idleTimeout',
+  'http2',
 ] as const;
+
+/** The options that are the connection's (TLS, agent, addresses): the client options without ours. */
+function connectionOptions(options: ClientOptions): Record<string, unknown> {
+  const passthrough: Record<string, unknown> = { ...options };
+  for (const name of OWN_OPTIONS) delete passthrough[name];
+  return passthrough;
+}
 
 /**
  * Starts the opening handshake for `ws`. Argument errors throw synchronously (so the
@@ -95,6 +104,15 @@ export function dial(ws: WebSocket, address: string | URL, protocols: readonly u
     throw new TypeError('finishRequest must be a function');
   }
   setUrl(ws, target.url.href);
+  if (options.http2 === true) {
+    // RFC 8441: a stream of the origin's HTTP/2 session, or HTTP/1.1 when the server has none.
+    dialHttp2(ws, target, offered, options, settings, {
+      timeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+      connectOptions: connectionOptions(options),
+      http1: (handshakeTimeout) => new Dialer(ws, target, offered, { ...options, handshakeTimeout }, settings).start(),
+    });
+    return;
+  }
   new Dialer(ws, target, offered, options, settings).start();
 }
 
@@ -188,10 +206,8 @@ class Dialer {
   }
 
   private requestOptions(target: DialTarget): ClientRequestArgs {
-    const passthrough: Record<string, unknown> = { ...this.options };
-    for (const name of OWN_OPTIONS) delete passthrough[name];
     const opts: ClientRequestArgs = {
-      ...passthrough,
+      ...connectionOptions(this.options),
       method: 'GET',
       host: target.host,
       hostname: target.host,

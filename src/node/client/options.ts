@@ -93,6 +93,14 @@ export interface ClientOptions extends SecureContextOptions {
   heartbeat?: HeartbeatOptions | false;
   /** Close (1001, reason `idle timeout`) after this many ms without a data message either way. Default 0: off. */
   idleTimeout?: number;
+  /**
+   * Dial over HTTP/2 (RFC 8441): the WebSocket is a stream of one HTTP/2 session per origin,
+   * shared with every other WebSocket dialled to that origin with the same connection options.
+   * `wss:` negotiates `h2` by TLS ALPN; `ws:` speaks HTTP/2 in clear text at once (prior
+   * knowledge). When the server does not offer it (no `h2`, or no
+   * `SETTINGS_ENABLE_CONNECT_PROTOCOL`), the handshake goes on over HTTP/1.1. Default `false`.
+   */
+  http2?: boolean;
 }
 
 /** Signature of the `unexpected-response` listener. */

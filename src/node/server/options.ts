@@ -6,6 +6,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { WebSocket } from '../socket/websocket.js';
 import type { ServerSessionOptions } from './sessions.js';
 import type { Server as HttpsServer } from 'node:https';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 
 /** What `verifyClient` is told about a handshake. */
 export interface VerifyClientInfo {
@@ -47,8 +48,13 @@ export interface ServerOptions {
   host?: string;
   /** Listen backlog when `port` is given. */
   backlog?: number;
-  /** An existing HTTP(S) server whose `upgrade` requests this server handles. */
-  server?: HttpServer | HttpsServer;
+  /**
+   * An existing HTTP(S) server whose `upgrade` requests this server handles. An HTTP/2 server
+   * (`http2.createServer()`, `http2.createSecureServer()`) also gets its WebSocket streams
+   * handled (RFC 8441 extended CONNECT): its settings get `enableConnectProtocol: true` for the
+   * sessions it accepts from then on; with `allowHTTP1: true` its HTTP/1.1 upgrades are handled too.
+   */
+  server?: HttpServer | HttpsServer | Http2Server | Http2SecureServer;
   /** Handle upgrades only through {@link WebSocketServer.handleUpgrade}. */
   noServer?: boolean;
   /** Accept only upgrades whose path (without query) equals this. */

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_MAX_HEADER_SIZE } from '../../core/request-head.js';
 import { WebSocketError } from '../../core/errors.js';
-import { acceptResponseLines, checkUpgradeRequest, formatResponseHead, isOriginAllowed, plainAcceptResponse } from '../../core/handshake.js';
+import { acceptResponseLines, formatResponseHead, isOriginAllowed, plainAcceptResponse } from '../../core/handshake.js';
 import type { ExtensionOffer } from '../../core/headers.js';
 import {
   PerMessageDeflate,
@@ -23,6 +24,7 @@ import {
   refuseUnclaimed,
   upgradeListeners,
 } from './http.js';
+import { acceptStream, checkRequest, isHttp2Server, refuseRequest, StreamFront, streamOf, streamRequest } from './http2.js';
 import { ServerRuntime } from './runtime.js';
 import { UpgradeFront } from './upgrade-front.js';
 import type { Session } from './session.js';
@@ -42,6 +44,8 @@ function checkNotUpgraded(socket: Duplex): void {
     throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Default time allowed for an upgrade request's headers and an async `verifyClient` (ms). */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -64,6 +68,8 @@ export class WebSocketServer extends EventEmitter {
   private listener: NetServer | null = null;
   /** The listener created for the `port` option. */
   private front: UpgradeFront | null = null;
+  /** The `stream` listener of an HTTP/2 `server` (http2.ts). */
+  private streams: StreamFront | null = null;
   private state = RUNNING;
   private detach: (() => void) | null = null;
   private readonly deflate: PerMessageDeflateOptions | null;
@@ -127,6 +133,13 @@ export class WebSocketServer extends EventEmitter {
       };
       upgradeListeners.add(onUpgrade);
       this.watch(server, onUpgrade);
+      // RFC 8441: WebSocket streams of an HTTP/2 server (HTTP/1.1 upgrades still come through `upgrade`).
+      if (isHttp2Server(server)) {
+        this.streams = new StreamFront(server, {
+          shouldHandle: (req) => this.shouldHandle(req),
+          take: (req, stream) => this.upgrade(req, stream, EMPTY, this.emitConnection, true),
+        });
+      }
     }
   }
 
@@ -210,6 +223,18 @@ export class WebSocketServer extends EventEmitter {
     this.upgrade(req, socket, head, cb, false);
   }
 
+  /**
+   * Completes (or refuses) a WebSocket over an HTTP/2 stream (RFC 8441): `stream` and `headers`
+   * as the HTTP/2 server's `stream` event gives them, for a `CONNECT` with `:protocol`
+   * `websocket`. The same checks as {@link handleUpgrade}; on success `cb(ws, req)` is called,
+   * with `req` an `IncomingMessage` built from the headers (`httpVersion` `2.0`). The server
+   * must advertise `enableConnectProtocol` in its settings.
+   */
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, cb: (ws: WebSocket, req: IncomingMessage) => void): void {
+    checkNotUpgraded(stream);
+    this.upgrade(streamRequest(stream, headers), stream, EMPTY, cb, false);
+  }
+
   /** `emit('connection', ws, req)`, as the callback of upgrades this server's listener takes on. */
   private readonly emitConnection = (ws: WebSocket, req: IncomingMessage): void => {
     this.emit('connection', ws, req);
@@ -223,7 +248,7 @@ export class WebSocketServer extends EventEmitter {
     cb: (ws: WebSocket, req: IncomingMessage) => void,
     pathChecked: boolean,
   ): void {
-    const check = checkUpgradeRequest(req);
+    const check = checkRequest(req);
     if (!check.ok) {
       this.refuse(req, socket, check.status, check.message, check.headers);
       return;
@@ -241,7 +266,7 @@ export class WebSocketServer extends EventEmitter {
     // As in `ws`, handleUpgrade honours `path` / shouldHandle in noServer mode too (once per request).
     if (!pathChecked && !this.shouldHandle(req)) {
       this.runtime.metrics.refused(400);
-      abort(socket, 400, 'Unknown WebSocket path', undefined, req.method === 'HEAD');
+      refuseRequest(req, socket, 400, 'Unknown WebSocket path');
       return;
     }
     // Cross-site browser requests are refused unless their origin is listed.
@@ -318,7 +343,13 @@ export class WebSocketServer extends EventEmitter {
     // RFC 7692 §5: take the first acceptable permessage-deflate offer, decline the others.
     const deflate = this.deflate === null ? null : negotiateServer(offers, this.deflate);
     const extensions = deflate === null ? '' : deflate.response;
-    if (protocol === '' && extensions === '' && this.listenerCount('headers') === 0) {
+    if (streamOf(req) !== undefined) {
+      const emitHeaders = this.listenerCount('headers') === 0 ? null : (lines: string[]) => this.emit('headers', lines, req);
+      if (!acceptStream(req, protocol, extensions, emitHeaders)) {
+        socket.destroy();
+        return;
+      }
+    } else if (protocol === '' && extensions === '' && this.listenerCount('headers') === 0) {
       socket.write(plainAcceptResponse(key));
     } else {
       const headers = acceptResponseLines(key, protocol, extensions);
@@ -376,7 +407,7 @@ export class WebSocketServer extends EventEmitter {
       this.emit('wsClientError', err, socket, req);
       return;
     }
-    abort(socket, status, message, headers, req.method === 'HEAD');
+    refuseRequest(req, socket, status, message, headers);
   }
 
   /**
@@ -397,6 +428,8 @@ export class WebSocketServer extends EventEmitter {
     this.state = CLOSING;
     this.detach?.();
     this.detach = null;
+    this.streams?.close();
+    this.streams = null;
     this.sessionLayer?.stop();
     const live = this.runtime.live;
     for (const ws of live) {

@@ -29,11 +29,23 @@ export interface SessionEvents {
    * The client came back on a new connection. `restored`: the session was loaded from the
    * store (another server held it). `replaced`: a connection was still attached and was closed.
    */
-  resumed: [info: { restored: boolean; replaced: boolean }];
+  resumed: [
+    info: {
+      /** The session was loaded from the store (another server held it). */
+      restored: boolean;
+      /** A connection was still attached and was closed. */
+      replaced: boolean;
+    },
+  ];
   /** The connection closed; the session can be resumed within `resumeWindow`. */
   away: [];
   /** The session stayed away longer than `resumeWindow`; unacknowledged messages were dropped. */
-  expired: [info: { unacknowledged: number }];
+  expired: [
+    info: {
+      /** Messages sent to the client that it had not acknowledged (dropped with the session). */
+      unacknowledged: number;
+    },
+  ];
   /** The session is over: ended by either side, expired, failed, or taken over by another server. */
   close: [err: SessionError];
   /** A `send()` found the resend buffer full (`WS_SESSION_BUFFER_FULL`). */

@@ -2,7 +2,7 @@
  * A session client for tests of the server side: the sans-I/O SessionClient on plain
  * WebSockets, dialled by hand so a test decides when connections open, drop and resume.
  */
-import { WebSocket } from '../../../src/index.js';
+import { WebSocket, type ClientOptions } from '../../../src/index.js';
 import type { SessionConnection } from '../../../src/session/channel.js';
 import { SessionClient } from '../../../src/session/client.js';
 
@@ -31,6 +31,8 @@ export class SessionTestClient {
   constructor(
     readonly url: string,
     private readonly cleanups: Array<() => void | Promise<void>>,
+    /** Options of every WebSocket it dials (e.g. `http2: true`). */
+    private readonly options: ClientOptions = {},
   ) {
     this.session = new SessionClient({
       ackDelay: 5,
@@ -54,7 +56,7 @@ export class SessionTestClient {
 
   /** Opens a connection offering the session; resolves with the WebSocket once open. */
   async connect(): Promise<WebSocket> {
-    const ws = new WebSocket(this.url, this.session.offer());
+    const ws = new WebSocket(this.url, this.session.offer(), this.options);
     this.socket = ws;
     this.cleanups.push(() => ws.terminate());
     ws.on('error', () => {});
