@@ -134,7 +134,7 @@ export class Child {
 }
 
 /** The child's first message: it listens (server) or takes requests (driver). */
-interface ReadyMessage {
+export interface ReadyMessage {
   type?: string;
   port?: number;
   pid: number;
@@ -142,7 +142,10 @@ interface ReadyMessage {
   addons?: { bufferutil: boolean; utf8Validate: boolean };
 }
 
-/** Starts a child pinned to `cpu` and resolves once it sent `{ type: 'ready' }` (also used by benchmarks/http2.ts). */
+/**
+ * Spawns `argv` pinned to `cpu` (open-file limit raised) with an IPC channel, and resolves once
+ * the child sent `{ type: 'ready' }` (20 s at most). Also used by benchmarks/http2.ts and the soak.
+ */
 export function startChild(label: string, argv: string[], cpu: number, cwd: string, env: Record<string, string> = {}): Promise<{ child: Child; ready: ReadyMessage }> {
   const [cmd, ...args] = pinnedCommand(argv, cpu);
   const proc = spawn(cmd as string, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });

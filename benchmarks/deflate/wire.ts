@@ -126,6 +126,8 @@ export interface RawConnHandler {
   onMessage?(compressed: boolean, wireBytes: number, payload: Buffer | null): void;
   /** The server's close frame arrived. */
   onClose?(code: number): void;
+  /** A ping (0x9) or pong (0xA) arrived, with its payload (a view, valid during the call). */
+  onControl?(opcode: number, payload: Buffer): void;
   /** The socket is gone (after an error, an end, or destroy()). */
   onGone?(err: Error | null): void;
 }
@@ -263,6 +265,7 @@ export class RawConn {
       if (opcode >= 0x8) {
         if (buf.length < size + len) break;
         if (opcode === 0x8) this.handler.onClose?.(len >= 2 ? buf.readUInt16BE(size) : 1005);
+        else this.handler.onControl?.(opcode, buf.subarray(size, size + len));
         buf = buf.subarray(size + len);
         continue;
       }

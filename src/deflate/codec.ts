@@ -1,7 +1,9 @@
 /**
  * The permessage-deflate codec (RFC 7692 §7.2) behind the core's MessageExtension seam:
- * one zlib stream per direction, created on first use, kept across messages while context
- * takeover is allowed, and every job run through the process-wide limiter.
+ * one zlib stream per direction, taken on first use from the process-wide pool of reset
+ * streams (zlib-pool.ts) or created, kept across messages while context takeover is allowed,
+ * returned to the pool when no longer needed, and every job run through the process-wide
+ * limiter.
  *
  * @module
  */
@@ -16,6 +18,7 @@ import { runLimited } from './limiter.js';
 import { EXTENSION_NAME, type NegotiatedParams } from './negotiate.js';
 import {
   DEFAULT_CONCURRENCY_LIMIT,
+  DEFAULT_POOL_MAX_BYTES,
   DEFAULT_THRESHOLD,
   MAX_WINDOW_BITS,
   MIN_WINDOW_BITS,
@@ -23,6 +26,7 @@ import {
   type PerMessageDeflateOptions,
 } from './options.js';
 import { SerialQueue } from './serial-queue.js';
+import { deflateStreamBytes, destroyStream, inflateStreamBytes, zlibPool } from './zlib-pool.js';
 
 /**
  * The zlib `windowBits` for compressing when the peer's window is 2^`bits` bytes.
@@ -48,13 +52,6 @@ export function inflateWindowBits(bits: number): number {
   return Math.max(bits, 9);
 }
 
-function closeStream(stream: InflateRaw | DeflateRaw | null): void {
-  if (stream === null) return;
-  // Late errors of a discarded stream (e.g. a write it never got to) must not go unhandled.
-  stream.on('error', () => {});
-  stream.destroy();
-}
-
 function checkWindowBits(name: string, value: number): void {
   if (!Number.isInteger(value) || value < MIN_WINDOW_BITS || value > MAX_WINDOW_BITS) {
     throw new RangeError(`NegotiatedParams.${name} must be an integer from 8 to 15`);
@@ -65,8 +62,9 @@ function checkWindowBits(name: string, value: number): void {
  * permessage-deflate for one connection. Server role: decodes with the client's parameters
  * and encodes with the server's; client role: the reverse.
  *
- * Without context takeover in a direction, that direction's zlib stream is closed after each
- * message (so an idle connection holds no zlib memory) and created again for the next one.
+ * Without context takeover in a direction, that direction's zlib stream is given back to the
+ * pool after each message (so an idle connection holds no zlib memory) and taken again for
+ * the next one. A stream whose job failed or was abandoned is destroyed, never pooled.
  */
 export class PerMessageDeflate implements MessageExtension {
   /** `permessage-deflate`. */
@@ -86,6 +84,12 @@ export class PerMessageDeflate implements MessageExtension {
   private readonly deflateBits: number;
   private readonly deflateNoContextTakeover: boolean;
   private readonly options: PerMessageDeflateOptions;
+  private readonly poolMaxBytes: number;
+  /** Pool keys: the kind and every parameter the streams are created with. */
+  private readonly inflateKey: string;
+  private readonly deflateKey: string;
+  private readonly inflateBytes: number;
+  private readonly deflateBytes: number;
 
   private inflater: InflateRaw | null = null;
   private deflater: DeflateRaw | null = null;
@@ -123,6 +127,15 @@ export class PerMessageDeflate implements MessageExtension {
     this.inflateNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
     this.deflateBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
     this.deflateNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
+    this.poolMaxBytes = options.poolMaxBytes ?? DEFAULT_POOL_MAX_BYTES;
+    const inflateBits = inflateWindowBits(this.inflateBits);
+    const deflateBits = deflateWindowBits(this.deflateBits);
+    const inflateChunk = options.zlibInflateOptions?.chunkSize;
+    const { level, memLevel, strategy, chunkSize } = options.zlibDeflateOptions ?? {};
+    this.inflateKey = `inflate ${inflateBits} ${inflateChunk ?? ''}`;
+    this.deflateKey = `deflate ${deflateBits} ${level ?? ''} ${memLevel ?? ''} ${strategy ?? ''} ${chunkSize ?? ''}`;
+    this.inflateBytes = inflateStreamBytes(inflateBits, inflateChunk);
+    this.deflateBytes = deflateStreamBytes(deflateBits, memLevel, chunkSize);
   }
 
   /** Compress messages of at least `threshold` bytes. */
@@ -165,14 +178,35 @@ export class PerMessageDeflate implements MessageExtension {
     });
   }
 
-  /** Closes both zlib streams and fails the jobs not finished yet with `WS_ERR_NOT_OPEN`. */
+  /**
+   * Fails the jobs not finished yet with `WS_ERR_NOT_OPEN` and lets go of both zlib streams:
+   * a stream with a job still running in zlib is destroyed, an idle one goes back to the pool.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    const decoding = this.abortDecode !== null;
+    const encoding = this.abortEncode !== null;
     this.abortDecode?.();
     this.abortEncode?.();
-    this.closeInflater();
-    this.closeDeflater();
+    this.releaseInflater(decoding);
+    this.releaseDeflater(encoding);
+  }
+
+  /**
+   * The decompressor for the next message: an idle one from the pool, or a new one.
+   * @internal Overridden by tests to observe zlib.
+   */
+  protected takeInflater(windowBits: number): InflateRaw {
+    return zlibPool.take<InflateRaw>(this.inflateKey) ?? this.createInflater(windowBits);
+  }
+
+  /**
+   * The compressor for the next message: an idle one from the pool, or a new one.
+   * @internal Overridden by tests to observe zlib.
+   */
+  protected takeDeflater(windowBits: number): DeflateRaw {
+    return zlibPool.take<DeflateRaw>(this.deflateKey) ?? this.createDeflater(windowBits);
   }
 
   /**
@@ -214,16 +248,17 @@ export class PerMessageDeflate implements MessageExtension {
       process.nextTick(finish, null, Buffer.alloc(0));
       return;
     }
-    const stream = (this.inflater ??= this.createInflater(inflateWindowBits(this.inflateBits)));
+    const stream = (this.inflater ??= this.takeInflater(inflateWindowBits(this.inflateBits)));
     this.abortDecode = inflateMessage(stream, data, this.maxPayload, (err, out, streamEnded) => {
       this.abortDecode = null;
       // RFC 7692 §7.1.1: without context takeover the next message starts on an empty window.
       // A busy connection resets the stream for the message already waiting; an idle one
-      // releases it, so idle connections hold no zlib memory.
-      if (err || streamEnded) this.closeInflater();
+      // gives it back (reset) to the pool, so idle connections hold no zlib memory. A stream
+      // that failed, stopped a bomb mid-message or ended its DEFLATE stream is destroyed.
+      if (err || streamEnded) this.releaseInflater(true);
       else if (this.inflateNoContextTakeover) {
         if (this.decodes.length > 0) stream.reset();
-        else this.closeInflater();
+        else this.releaseInflater(false);
       }
       finish(err, out);
     });
@@ -234,29 +269,35 @@ export class PerMessageDeflate implements MessageExtension {
       process.nextTick(finish, disposedError());
       return;
     }
-    const stream = (this.deflater ??= this.createDeflater(deflateWindowBits(this.deflateBits)));
+    const stream = (this.deflater ??= this.takeDeflater(deflateWindowBits(this.deflateBits)));
     this.abortEncode = deflateMessage(stream, data, fin, (err, out) => {
       this.abortEncode = null;
       // Fragments of one message share the stream; the window is dropped only after the last.
-      if (err) this.closeDeflater();
+      if (err) this.releaseDeflater(true);
       else if (fin && this.deflateNoContextTakeover) {
         if (this.encodes.length > 0) stream.reset();
-        else this.closeDeflater();
+        else this.releaseDeflater(false);
       }
       finish(err, out);
     });
   }
 
-  private closeInflater(): void {
+  /** Lets go of the decompressor: destroyed when `broken`, else back to the pool. */
+  private releaseInflater(broken: boolean): void {
     const stream = this.inflater;
+    if (stream === null) return;
     this.inflater = null;
-    closeStream(stream);
+    if (broken) destroyStream(stream);
+    else zlibPool.give(this.inflateKey, stream, this.inflateBytes, this.poolMaxBytes);
   }
 
-  private closeDeflater(): void {
+  /** Lets go of the compressor: destroyed when `broken`, else back to the pool. */
+  private releaseDeflater(broken: boolean): void {
     const stream = this.deflater;
+    if (stream === null) return;
     this.deflater = null;
-    closeStream(stream);
+    if (broken) destroyStream(stream);
+    else zlibPool.give(this.deflateKey, stream, this.deflateBytes, this.poolMaxBytes);
   }
 }
 

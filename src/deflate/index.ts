@@ -16,8 +16,10 @@ export {
 } from './negotiate.js';
 export {
   DEFAULT_CONCURRENCY_LIMIT,
+  DEFAULT_POOL_MAX_BYTES,
   DEFAULT_THRESHOLD,
   resolveDeflateOptions,
   validateDeflateOptions,
   type PerMessageDeflateOptions,
 } from './options.js';
+export { POOL_IDLE_TIMEOUT, ZlibPool, zlibPool, type ZlibPoolStats } from './zlib-pool.js';

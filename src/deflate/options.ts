@@ -87,6 +87,17 @@ export interface PerMessageDeflateOptions {
    * Default: 10.
    */
   concurrencyLimit?: number;
+  /**
+   * Most bytes of zlib memory kept in idle, reset streams for reuse by later connections and
+   * messages (an estimate from each stream's parameters: about 280 KiB for a compressor with
+   * a 15-bit window and memLevel 8, 56 KiB for a decompressor). The pool is shared by every
+   * connection in the process; a stream given back when the pool would exceed this setting
+   * (the releasing connection's) is destroyed, and a stream idle for 60 s is destroyed too.
+   * `0` turns reuse off: every stream is destroyed when released.
+   *
+   * Default: 33554432 (32 MiB).
+   */
+  poolMaxBytes?: number;
 }
 
 /** Default of {@link PerMessageDeflateOptions.threshold}, in bytes. */
@@ -94,6 +105,9 @@ export const DEFAULT_THRESHOLD = 1024;
 
 /** Default of {@link PerMessageDeflateOptions.concurrencyLimit}. */
 export const DEFAULT_CONCURRENCY_LIMIT = 10;
+
+/** Default of {@link PerMessageDeflateOptions.poolMaxBytes}: 32 MiB. */
+export const DEFAULT_POOL_MAX_BYTES = 32 * 1024 * 1024;
 
 /** RFC 7692 §7.1.2: window sizes are given as base-2 logarithms 8 to 15. */
 export const MIN_WINDOW_BITS = 8;
@@ -125,7 +139,7 @@ export function validateDeflateOptions(options: PerMessageDeflateOptions): void 
   checkBoolean('clientNoContextTakeover', options.clientNoContextTakeover);
   checkWindowBits('serverMaxWindowBits', options.serverMaxWindowBits);
   checkWindowBits('clientMaxWindowBits', options.clientMaxWindowBits);
-  const { threshold, concurrencyLimit } = options;
+  const { threshold, concurrencyLimit, poolMaxBytes } = options;
   if (threshold !== undefined && (typeof threshold !== 'number' || Number.isNaN(threshold) || threshold < 0)) {
     throw new RangeError('perMessageDeflate.threshold must be a number >= 0');
   }
@@ -136,6 +150,9 @@ export function validateDeflateOptions(options: PerMessageDeflateOptions): void 
       (!Number.isInteger(concurrencyLimit) && concurrencyLimit !== Infinity))
   ) {
     throw new RangeError('perMessageDeflate.concurrencyLimit must be an integer >= 1');
+  }
+  if (poolMaxBytes !== undefined && (typeof poolMaxBytes !== 'number' || !(poolMaxBytes >= 0) || !Number.isFinite(poolMaxBytes))) {
+    throw new RangeError('perMessageDeflate.poolMaxBytes must be a finite number >= 0');
   }
 }
 

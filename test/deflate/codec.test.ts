@@ -1,9 +1,11 @@
-import { constants, createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, createInflateRaw, deflateRawSync, inflateRawSync, type InflateRaw } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError, WebSocketError } from '../../src/core/errors.js';
 import { PerMessageDeflate } from '../../src/deflate/codec.js';
 import { limiterLoad } from '../../src/deflate/limiter.js';
 import type { NegotiatedParams } from '../../src/deflate/negotiate.js';
+import { DEFAULT_POOL_MAX_BYTES } from '../../src/deflate/options.js';
+import { zlibPool } from '../../src/deflate/zlib-pool.js';
 import {
   decode,
   decodeError,
@@ -102,21 +104,31 @@ describe('round trips', () => {
 
   for (const takeover of [true, false]) {
     it(`carries several messages both ways ${takeover ? 'with' : 'without'} context takeover`, async () => {
+      zlibPool.clear();
       const { server, client } = pair({ serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover });
       for (let i = 0; i < 6; i++) {
         const message = i % 2 === 0 ? words(3000 + i * 100, i + 1) : pseudoRandom(5000, i + 1);
         expectBytes(await decode(server, await encode(client, message)), message);
         expectBytes(await decode(client, await encode(server, message)), message);
       }
-      // Without takeover each message gets a fresh stream, closed afterwards.
+      // Without takeover each message takes a reset stream and gives it back afterwards: the
+      // pool's one compressor and one decompressor serve both ends in turn.
       const expected = takeover ? 1 : 6;
       for (const ext of [server, client]) {
         expect(ext.inflaters).toHaveLength(expected);
         expect(ext.deflaters).toHaveLength(expected);
-        if (!takeover) expect([...ext.inflaters, ...ext.deflaters].every((s) => s.destroyed)).toBe(true);
+      }
+      if (!takeover) {
+        expect(server.created + client.created).toBe(2);
+        expect(zlibPool.stats().idleStreams).toBe(2);
+      } else {
+        expect(server.created + client.created).toBe(4);
+        expect(zlibPool.stats().idleStreams).toBe(0);
       }
       server.dispose();
       client.dispose();
+      // Disposed after their last job: the four streams go back to the pool.
+      if (takeover) expect(zlibPool.stats().idleStreams).toBe(4);
     });
   }
 
@@ -309,9 +321,9 @@ describe('limits and bad input', () => {
     expect((err as ProtocolError).closeCode).toBe(1009);
     // One 16 KiB zlib chunk crosses the limit; zlib produces at most one more, unread.
     expect(server.inflatedBytes).toBeLessThanOrEqual(64 * 1024 + 2 * 16 * 1024);
-    const stream = server.inflaters[0];
-    expect(stream?.destroyed).toBe(true);
-    expect(stream?.bytesWritten).toBeLessThan(bomb.length / 10);
+    const stream = server.inflaters[0] as InflateRaw;
+    expect(stream.destroyed).toBe(true);
+    expect(stream.bytesWritten - (server.writtenAtTake.get(stream) ?? 0)).toBeLessThan(bomb.length / 10);
     server.dispose();
   });
 
@@ -485,5 +497,109 @@ describe('ordering, concurrency and disposal', () => {
     expect(await encode(ext, Buffer.from('b'))).toBeInstanceOf(Buffer);
     expect(limiterLoad()).toEqual({ running: 0, waiting: 0 });
     ext.dispose();
+  });
+});
+
+describe('stream reuse across connections (the zlib pool)', () => {
+  it('a connection never sees the window of the connection that used the stream before', async () => {
+    zlibPool.clear();
+    const message = words(4000, 41);
+    const sender = new PerMessageDeflate(PARAMS, 'client');
+    const first = await encode(sender, message);
+    const second = await encode(sender, message); // only a back-reference into `first`
+    sender.dispose();
+    const before = new ObservedDeflate(PARAMS, 'server');
+    expectBytes(await decode(before, first), message);
+    expectBytes(await decode(before, second), message);
+    before.dispose(); // idle: the inflater goes back to the pool, reset
+    const after = new ObservedDeflate(PARAMS, 'server');
+    const err = await decodeError(after, second);
+    // The same zlib stream, but an empty window: RFC 7692 §7.1.1 context belongs to one connection.
+    expect(after.inflaters[0]).toBe(before.inflaters[0]);
+    expect((err as ProtocolError).closeCode).toBe(1007);
+    after.dispose();
+  });
+
+  it('a compressor taken from the pool compresses as a new one would', async () => {
+    zlibPool.clear();
+    const message = words(4000, 42);
+    const fresh = await encode(new PerMessageDeflate(PARAMS, 'server', { poolMaxBytes: 0 }), message);
+    const first = new ObservedDeflate(PARAMS, 'server');
+    await encode(first, message);
+    first.dispose();
+    const second = new ObservedDeflate(PARAMS, 'server');
+    const out = await encode(second, message);
+    expect(second.deflaters[0]).toBe(first.deflaters[0]);
+    expect(second.created).toBe(0);
+    expectBytes(out, fresh);
+    second.dispose();
+  });
+
+  it('streams are pooled only by their parameters', async () => {
+    zlibPool.clear();
+    const a = new ObservedDeflate({ ...PARAMS, serverMaxWindowBits: 12 }, 'server');
+    await encode(a, words(2000));
+    a.dispose();
+    const b = new ObservedDeflate(PARAMS, 'server');
+    await encode(b, words(2000));
+    b.dispose();
+    // Idle now: a 12-bit and a 15-bit compressor at level 6. Level 1 takes neither.
+    const c = new ObservedDeflate(PARAMS, 'server', { zlibDeflateOptions: { level: 1 } });
+    await encode(c, words(2000));
+    expect(b.created + c.created).toBe(2);
+    const d = new ObservedDeflate({ ...PARAMS, serverMaxWindowBits: 12 }, 'server');
+    await encode(d, words(2000));
+    expect(d.deflaters[0]).toBe(a.deflaters[0]);
+    const e = new ObservedDeflate(PARAMS, 'server');
+    await encode(e, words(2000));
+    expect(e.deflaters[0]).toBe(b.deflaters[0]);
+    for (const ext of [c, d, e]) ext.dispose();
+  });
+
+  it('destroys a stream that failed, stopped a bomb or was busy, and pools one that finished', async () => {
+    zlibPool.clear();
+    const invalid = new ObservedDeflate(PARAMS, 'server');
+    await decodeError(invalid, Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    const bomb = new ObservedDeflate(PARAMS, 'server', {}, 64 * 1024);
+    await decodeError(bomb, await zeroBomb(4));
+    const busy = new ObservedDeflate(PARAMS, 'server');
+    const pending = encode(busy, pseudoRandom(200_000, 3)).catch((err: WebSocketError) => err.code);
+    busy.dispose(); // its job is still in zlib
+    expect(await pending).toBe('WS_ERR_NOT_OPEN');
+    const idle = new ObservedDeflate(PARAMS, 'server');
+    await encode(idle, words(2000));
+    idle.dispose();
+    for (const stream of [invalid.inflaters[0], bomb.inflaters[0], busy.deflaters[0]]) expect(stream?.destroyed).toBe(true);
+    expect(idle.deflaters[0]?.destroyed).toBe(false);
+    expect(zlibPool.stats().idleStreams).toBe(1);
+    const next = new ObservedDeflate(PARAMS, 'server');
+    await encode(next, words(2000));
+    expect(next.deflaters[0]).toBe(idle.deflaters[0]);
+    next.dispose();
+  });
+
+  it('with poolMaxBytes 0, released streams are destroyed as before', async () => {
+    zlibPool.clear();
+    const { server, client } = pair({ serverNoContextTakeover: true, clientNoContextTakeover: true });
+    const off = new ObservedDeflate({ ...PARAMS, serverNoContextTakeover: true }, 'server', { poolMaxBytes: 0 });
+    for (let i = 0; i < 3; i++) await decode(client, await encode(off, words(2000, i + 1)));
+    expect(off.created).toBe(3);
+    expect(off.deflaters.every((s) => s.destroyed)).toBe(true);
+    expect(zlibPool.stats().idleStreams).toBe(1); // the client's inflater, pooled by its own setting
+    for (const ext of [server, client, off]) ext.dispose();
+  });
+
+  it('keeps no more than poolMaxBytes of idle streams, however many connections end at once', async () => {
+    expect(DEFAULT_POOL_MAX_BYTES).toBe(32 * 1024 * 1024);
+    zlibPool.clear();
+    const poolMaxBytes = 4 * 1024 * 1024;
+    const codecs = Array.from({ length: 40 }, () => new PerMessageDeflate(PARAMS, 'server', { poolMaxBytes }));
+    await Promise.all(codecs.map((codec, i) => encode(codec, words(2000, i + 1))));
+    for (const codec of codecs) codec.dispose();
+    const { idleStreams, idleBytes } = zlibPool.stats();
+    // 4 MiB of 15-bit compressors (280 KiB each): 14 kept, 26 destroyed.
+    expect(idleBytes).toBeLessThanOrEqual(poolMaxBytes);
+    expect(idleStreams).toBe(Math.floor(poolMaxBytes / (256 * 1024 + 24 * 1024)));
+    zlibPool.clear();
   });
 });

@@ -92,29 +92,54 @@ export async function zeroBomb(mib: number): Promise<Buffer> {
   return all.subarray(0, all.length - 4); // RFC 7692 §7.2.1: drop 00 00 ff ff
 }
 
-/** A codec that records the zlib streams it creates and how much they inflate. */
+/** The codec that last took each stream (a pooled stream moves between codecs). */
+const owners = new WeakMap<InflateRaw, ObservedDeflate>();
+
+/**
+ * A codec that records the zlib streams it takes (from the pool or new) and how much they
+ * inflate while it holds them. A stream reused from the pool appears once per time taken.
+ */
 export class ObservedDeflate extends PerMessageDeflate {
   readonly inflaters: InflateRaw[] = [];
   readonly deflaters: DeflateRaw[] = [];
   readonly windowBits: Array<['inflate' | 'deflate', number]> = [];
+  /** Streams this codec created (not taken from the pool). */
+  created = 0;
   /** Bytes of decompressed output zlib handed to the stream's readers. */
   inflatedBytes = 0;
+  /** `bytesWritten` of each inflater when taken (a pooled stream counts its earlier users too). */
+  readonly writtenAtTake = new Map<InflateRaw, number>();
 
   protected override createInflater(windowBits: number): InflateRaw {
-    const stream = super.createInflater(windowBits);
-    this.inflaters.push(stream);
-    this.windowBits.push(['inflate', windowBits]);
-    const push = stream.push.bind(stream);
-    // Counts every chunk zlib produces, whether or not anyone reads it.
-    stream.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
-      if (Buffer.isBuffer(chunk)) this.inflatedBytes += chunk.length;
-      return push(chunk, encoding);
-    };
-    return stream;
+    this.created++;
+    return super.createInflater(windowBits);
   }
 
   protected override createDeflater(windowBits: number): DeflateRaw {
-    const stream = super.createDeflater(windowBits);
+    this.created++;
+    return super.createDeflater(windowBits);
+  }
+
+  protected override takeInflater(windowBits: number): InflateRaw {
+    const stream = super.takeInflater(windowBits);
+    if (!owners.has(stream)) {
+      const push = stream.push.bind(stream);
+      // Counts every chunk zlib produces, whether or not anyone reads it, for its current owner.
+      stream.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+        const owner = owners.get(stream);
+        if (owner !== undefined && Buffer.isBuffer(chunk)) owner.inflatedBytes += chunk.length;
+        return push(chunk, encoding);
+      };
+    }
+    owners.set(stream, this);
+    this.writtenAtTake.set(stream, stream.bytesWritten);
+    this.inflaters.push(stream);
+    this.windowBits.push(['inflate', windowBits]);
+    return stream;
+  }
+
+  protected override takeDeflater(windowBits: number): DeflateRaw {
+    const stream = super.takeDeflater(windowBits);
     this.deflaters.push(stream);
     this.windowBits.push(['deflate', windowBits]);
     return stream;
