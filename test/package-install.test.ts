@@ -20,7 +20,7 @@ import { RedisServer, redisAvailable } from './cluster/redis-server.js';
  * dist/browser.js as shipped (unminified; its minified and gzipped size has a budget of its own
  * in test/browser/bundle.test.ts).
  */
-const BUDGET = { packed: 240_000, unpacked: 860_000, browser: 80_000 };
+const BUDGET = { packed: 260_000, unpacked: 940_000, browser: 80_000 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; exports: Record<string, unknown> };
