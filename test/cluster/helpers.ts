@@ -32,17 +32,20 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, ms
   }
 }
 
-/** One server process. */
-export class Fixture {
+/**
+ * A test server in a child process, driven over IPC: commands answered by replies (`call`),
+ * and the events it reports. Started by {@link ServerProcess.launch}, which waits (bounded) for
+ * its `ready` event.
+ */
+export class ServerProcess {
   readonly events: Array<Record<string, unknown>> = [];
   port = 0;
-  serverId = '';
   stderr = '';
   private nextId = 0;
   private readonly replies = new Map<number, (m: Record<string, unknown>) => void>();
   private exited = false;
 
-  private constructor(readonly proc: ChildProcess) {
+  protected constructor(readonly proc: ChildProcess) {
     proc.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     proc.on('message', (raw) => {
       const m = raw as Record<string, unknown>;
@@ -58,22 +61,30 @@ export class Fixture {
     });
   }
 
-  static async start(config: FixtureConfig): Promise<Fixture> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  /**
+   * Runs `script` with `config` (in the FIXTURE environment variable), wraps it with `wrap` and
+   * waits up to `ms` for its `ready` event, whose `port` it takes; kills it and throws if none came.
+   */
+  protected static async launch<P extends ServerProcess>(
+    script: string,
+    config: unknown,
+    wrap: (proc: ChildProcess) => P,
+    ms: number,
+  ): Promise<{ server: P; ready: Record<string, unknown> }> {
+    const proc = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: ROOT,
       env: { ...process.env, FIXTURE: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
-    const fixture = new Fixture(proc);
-    const ok = await eventually(() => fixture.exited || fixture.events.some((e) => e.event === 'ready'), 20_000);
-    const ready = fixture.events.find((e) => e.event === 'ready');
+    const server = wrap(proc);
+    const ok = await eventually(() => server.exited || server.events.some((e) => e.event === 'ready'), ms);
+    const ready = server.events.find((e) => e.event === 'ready');
     if (!ok || ready === undefined) {
       proc.kill('SIGKILL');
-      throw new Error(`fixture server did not start: ${fixture.stderr}`);
+      throw new Error(`${script} did not start: ${server.stderr}`);
     }
-    fixture.port = Number(ready.port);
-    fixture.serverId = String(ready.serverId);
-    return fixture;
+    server.port = Number(ready.port);
+    return { server, ready };
   }
 
   get alive(): boolean {
@@ -103,7 +114,7 @@ export class Fixture {
     return this.events.filter((e) => e.event === name);
   }
 
-  /** SIGKILL: the server dies without saying goodbye. */
+  /** SIGKILL: the server dies without saying goodbye, its writes in flight with it. */
   async kill(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
@@ -117,6 +128,17 @@ export class Fixture {
     await this.call('close', {}, 5000).catch(() => undefined);
     await eventually(() => this.exited, 2000);
     await this.kill();
+  }
+}
+
+/** One cluster server process (fixture-server.ts). */
+export class Fixture extends ServerProcess {
+  serverId = '';
+
+  static async start(config: FixtureConfig): Promise<Fixture> {
+    const { server, ready } = await ServerProcess.launch(FIXTURE, config, (proc) => new Fixture(proc), 20_000);
+    server.serverId = String(ready.serverId);
+    return server;
   }
 }
 

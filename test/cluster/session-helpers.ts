@@ -3,16 +3,15 @@
  * session client driven by hand (the sans-I/O SessionClient on plain WebSockets, dialled by
  * the test), and the reading and counting of what each side recorded. Every wait is bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from '../../src/index.js';
 import type { SessionConnection } from '../../src/session/channel.js';
 import { SessionClient } from '../../src/session/client.js';
-import { eventually } from './helpers.js';
+import { ServerProcess } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('./session-fixture.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -27,49 +26,18 @@ export interface SessionFixtureConfig {
   maxSends: number;
 }
 
-/** One session server process. */
-export class SessionFixture {
-  readonly events: Array<Record<string, unknown>> = [];
-  port = 0;
-  stderr = '';
-  private nextId = 0;
-  private readonly replies = new Map<number, (m: Record<string, unknown>) => void>();
-  private exited = false;
-
+/** One session server process (session-fixture.ts). */
+export class SessionFixture extends ServerProcess {
   private constructor(
-    readonly proc: ChildProcess,
+    proc: ChildProcess,
     readonly config: SessionFixtureConfig,
   ) {
-    proc.stderr?.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
-    proc.on('message', (raw) => {
-      const m = raw as Record<string, unknown>;
-      if (typeof m.reply === 'number') {
-        this.replies.get(m.reply)?.(m);
-        this.replies.delete(m.reply);
-      } else this.events.push(m);
-    });
-    proc.on('exit', () => {
-      this.exited = true;
-      for (const r of this.replies.values()) r({ error: 'exited' });
-      this.replies.clear();
-    });
+    super(proc);
   }
 
   static async start(config: SessionFixtureConfig): Promise<SessionFixture> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-      cwd: ROOT,
-      env: { ...process.env, FIXTURE: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    });
-    const fixture = new SessionFixture(proc, config);
-    const ok = await eventually(() => fixture.exited || fixture.events.some((e) => e.event === 'ready'), 30_000);
-    const ready = fixture.events.find((e) => e.event === 'ready');
-    if (!ok || ready === undefined) {
-      proc.kill('SIGKILL');
-      throw new Error(`session fixture did not start: ${fixture.stderr}`);
-    }
-    fixture.port = Number(ready.port);
-    return fixture;
+    const wrap = (proc: ChildProcess): SessionFixture => new SessionFixture(proc, config);
+    return (await ServerProcess.launch(FIXTURE, config, wrap, 30_000)).server;
   }
 
   get name(): string {
@@ -78,44 +46,6 @@ export class SessionFixture {
 
   get url(): string {
     return `ws://127.0.0.1:${this.port}/`;
-  }
-
-  get alive(): boolean {
-    return !this.exited;
-  }
-
-  /** Sends a command and waits (bounded) for its reply. */
-  call<T = unknown>(op: string, args: Record<string, unknown> = {}, ms = 10_000): Promise<T> {
-    if (this.exited) return Promise.reject(new Error('fixture exited'));
-    const id = ++this.nextId;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.replies.delete(id);
-        reject(new Error(`fixture ${op}: no reply within ${ms} ms`));
-      }, ms);
-      this.replies.set(id, (m) => {
-        clearTimeout(timer);
-        if (m.error !== undefined) reject(new Error(String(m.error)));
-        else resolve(m.result as T);
-      });
-      this.proc.send({ op, id, ...args });
-    });
-  }
-
-  /** SIGKILL: the server dies without a word, its writes in flight with it. */
-  async kill(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    this.proc.kill('SIGKILL');
-    await Promise.race([exited, sleep(5000)]);
-  }
-
-  /** A graceful close, then SIGKILL if it did not exit. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    await this.call('close', {}, 5000).catch(() => undefined);
-    await eventually(() => this.exited, 2000);
-    await this.kill();
   }
 }
 
