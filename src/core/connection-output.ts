@@ -10,7 +10,7 @@
 import { AutoPong } from './auto-pong.js';
 import { Opcode } from './constants.js';
 import { ConnectionFlags } from './connection-flags.js';
-import { type ConnectionHandler, type ConnectionOptions, ConnectionState, type Role, type SendCallback, type SendFlags } from './connection-types.js';
+import { type ConnectionHandler, type ConnectionLimits, type ConnectionOptions, ConnectionState, type Role, type SendCallback, type SendFlags } from './connection-types.js';
 import { notOpenError, WebSocketError } from './errors.js';
 import type { MessageExtension } from './extension.js';
 import { encodeFrame, type FrameOutput, type WriteCallback } from './frame-encoder.js';
@@ -23,8 +23,8 @@ import type { SharedFrame } from './shared-frame.js';
 export abstract class ConnectionOutput extends ConnectionFlags implements FrameOutput, SendQueueOwner {
   /** Which end this is. */
   readonly role: Role;
-  /** FrameOutput: the `generateMask` option, `null` for random keys. */
-  readonly maskGenerator: MaskGenerator | null;
+  /** The limits, usually one object shared by every connection of a server. */
+  protected readonly limits: ConnectionLimits;
   protected readonly handler: ConnectionHandler;
   protected readonly extension: MessageExtension | null;
   protected stateValue: ConnectionState = ConnectionState.Open;
@@ -33,12 +33,17 @@ export abstract class ConnectionOutput extends ConnectionFlags implements FrameO
   /** Automatic pongs, created by the first ping. */
   protected autoPongs: AutoPong | null = null;
 
-  constructor(handler: ConnectionHandler, options: ConnectionOptions) {
-    super(options.role === 'client', options.autoPong ?? true, options.skipUTF8Validation === true);
+  constructor(handler: ConnectionHandler, options: ConnectionOptions, limits: ConnectionLimits) {
+    super(options.role === 'client', limits.autoPong ?? true, limits.skipUTF8Validation === true);
     this.role = options.role;
+    this.limits = limits;
     this.handler = handler;
     this.extension = options.extension ?? null;
-    this.maskGenerator = options.role === 'client' ? (options.generateMask ?? null) : null;
+  }
+
+  /** FrameOutput: the `generateMask` option (client role), `null` for random keys. */
+  get maskGenerator(): MaskGenerator | null {
+    return this.role === 'client' ? (this.limits.generateMask ?? null) : null;
   }
 
   /** Fails the connection (RFC 6455 §7.1.7); see Connection.fail. */

@@ -50,17 +50,17 @@ export interface ConnectionHandler {
   inputFinished?(): void;
 }
 
-/** Settings of a `Connection`. */
-export interface ConnectionOptions {
-  role: Role;
+/**
+ * Limits and switches of a `Connection`. A server passes one object shared by all its
+ * connections, which keep a reference to it rather than copies of its fields.
+ */
+export interface ConnectionLimits {
   /** Largest message in bytes (default 1 MiB). */
   maxPayload?: number;
   /** Most frames per message (default 1,048,576). */
   maxFragments?: number;
   /** Answer pings automatically (default true). */
   autoPong?: boolean;
-  /** The negotiated extension, if any. */
-  extension?: MessageExtension | null;
   /** Do not check received text and close reasons as UTF-8 (default false). */
   skipUTF8Validation?: boolean;
   /** Most input chunks one frame may span; one more fails with 1008 (default: no limit). */
@@ -72,6 +72,13 @@ export interface ConnectionOptions {
    * (default 60, as `ws`; 0: no limit, later pings are then coalesced, RFC 6455 §5.5.3).
    */
   maxPendingAutoPongs?: number;
+}
+
+/** Settings of a `Connection`: its role and extension, and (unless given apart) its limits. */
+export interface ConnectionOptions extends ConnectionLimits {
+  role: Role;
+  /** The negotiated extension, if any. */
+  extension?: MessageExtension | null;
 }
 
 /** Send flags for `Connection.send`. */

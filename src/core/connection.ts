@@ -3,14 +3,14 @@ import { AutoPong, DEFAULT_MAX_PENDING_AUTO_PONGS } from './auto-pong.js';
 import { encodeClosePayload, parseClosePayload } from './close.js';
 import { CloseCode, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
 import { ConnectionOutput } from './connection-output.js';
-import { type ConnectionHandler, type ConnectionOptions, ConnectionState } from './connection-types.js';
+import { type ConnectionHandler, type ConnectionLimits, type ConnectionOptions, ConnectionState } from './connection-types.js';
 import { notOpenError, ProtocolError, WebSocketError } from './errors.js';
 import { encodeFrame } from './frame-encoder.js';
 import { FrameParser } from './frame-parser.js';
 import { isValidUtf8 } from './utf8.js';
 
 export { ConnectionState } from './connection-types.js';
-export type { ConnectionHandler, ConnectionOptions, Role, SendCallback, SendFlags } from './connection-types.js';
+export type { ConnectionHandler, ConnectionLimits, ConnectionOptions, Role, SendCallback, SendFlags } from './connection-types.js';
 
 /**
  * The sans-I/O RFC 6455 connection shared by client and server: bytes in, events out;
@@ -18,30 +18,55 @@ export type { ConnectionHandler, ConnectionOptions, Role, SendCallback, SendFlag
  * close handshake, and never touches a socket or a timer.
  */
 export class Connection extends ConnectionOutput implements MessageSink {
-  private readonly parser: FrameParser;
-  private readonly assembler: Assembler;
-  private readonly maxPayload: number;
-  private readonly maxPendingAutoPongs: number;
+  /** The frame parser, created with the assembler by the first input (see {@link parser}). */
+  private parserState: FrameParser | null = null;
+  private assemblerState: Assembler | null = null;
 
   /** Close code and reason from the peer's close frame. */
   closeCode: number = CloseCode.Abnormal;
   closeReason: Buffer = EMPTY_PAYLOAD;
 
-  constructor(handler: ConnectionHandler, options: ConnectionOptions) {
-    super(handler, options);
-    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.maxPendingAutoPongs = options.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS;
-    this.assembler = new Assembler(this, {
-      maxPayload: this.maxPayload,
-      maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
-      skipUtf8Validation: options.skipUTF8Validation === true,
+  /**
+   * @param limits - Defaults to `options`. A server passes its one limits object, so that each
+   *   connection holds a reference to it and not copies of its fields.
+   */
+  constructor(handler: ConnectionHandler, options: ConnectionOptions, limits: ConnectionLimits = options) {
+    super(handler, options, limits);
+  }
+
+  private get maxPendingAutoPongs(): number {
+    return this.limits.maxPendingAutoPongs ?? DEFAULT_MAX_PENDING_AUTO_PONGS;
+  }
+
+  /**
+   * The reading side is created when first used: a connection that has received nothing (most
+   * of a server's idle connections) holds no parser and no assembler, about 0.35 kB less.
+   */
+  private get parser(): FrameParser {
+    return this.parserState ?? this.createReader().parser;
+  }
+
+  private get assembler(): Assembler {
+    return this.assemblerState ?? this.createReader().assembler;
+  }
+
+  private createReader(): { parser: FrameParser; assembler: Assembler } {
+    const limits = this.limits;
+    const maxPayload = limits.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    const assembler = new Assembler(this, {
+      maxPayload,
+      maxFragments: limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+      skipUtf8Validation: this.skipUtf8Validation,
     });
-    this.parser = new FrameParser(this.assembler, {
-      expectMasked: options.role === 'server',
-      maxFrameLength: this.maxPayload,
+    const parser = new FrameParser(assembler, {
+      expectMasked: this.role === 'server',
+      maxFrameLength: maxPayload,
       allowedRsv: this.extension?.rsv ?? 0,
-      maxFrameChunks: options.maxBufferedChunks ?? Infinity,
+      maxFrameChunks: limits.maxBufferedChunks ?? Infinity,
     });
+    this.assemblerState = assembler;
+    this.parserState = parser;
+    return { parser, assembler };
   }
 
   /**
@@ -49,7 +74,7 @@ export class Connection extends ConnectionOutput implements MessageSink {
    * `onMessage` from {@link frameStarts}.
    */
   set recordFrames(value: boolean) {
-    this.assembler.recordFrames = value;
+    if (value || this.assemblerState !== null) this.assembler.recordFrames = value;
   }
 
   /**
@@ -57,12 +82,14 @@ export class Connection extends ConnectionOutput implements MessageSink {
    * for a message of one frame, a decompressed one, or when not recorded.
    */
   get frameStarts(): readonly number[] | null {
-    return this.assembler.deliveredFrameStarts;
+    return this.assemblerState === null ? null : this.assemblerState.deliveredFrameStarts;
   }
 
   /** Bytes received and held: a partial message plus input held while paused. */
   get bufferedInbound(): number {
-    return this.assembler.bufferedBytes + this.parser.pendingBytes;
+    const assembler = this.assemblerState;
+    const parser = this.parserState;
+    return (assembler === null ? 0 : assembler.bufferedBytes) + (parser === null ? 0 : parser.pendingBytes);
   }
 
   // ---- bytes in -------------------------------------------------------------------------

@@ -430,6 +430,30 @@ describe('Connection: fail()', () => {
   });
 });
 
+describe('Connection: limits shared by connections', () => {
+  it('limits passed apart from the options apply to each connection that shares them', () => {
+    const limits = { maxPayload: 4, skipUTF8Validation: true };
+    const events = ROLES.map((role) => {
+      const handler = new RecordingHandler();
+      const conn = new Connection(handler, { role, maxPayload: 1024 }, limits);
+      // Not valid UTF-8, but skipUTF8Validation comes from the shared limits.
+      conn.receive(peer(role, { opcode: 1, payload: hex('ff') }, { opcode: 2, payload: 'abcde' }));
+      return handler.events;
+    });
+    for (const [i, role] of ROLES.entries()) {
+      expect(events[i]).toEqual([{ type: 'message', data: 'ff', binary: false }, ...failed(role, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 1009)]);
+    }
+  });
+
+  it('a connection that received nothing reads the limits when its first frame arrives', () => {
+    const handler = new RecordingHandler();
+    const conn = new Connection(handler, { role: 'server' }, { maxPayload: 1024 });
+    expect(conn.bufferedInbound).toBe(0);
+    conn.receive(peer('server', { opcode: 2, payload: pseudoRandomBytes(2048) }));
+    expect(handler.events).toEqual(failed('server', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 1009));
+  });
+});
+
 describe('Connection: ping and pong (RFC 6455 §5.5.2, §5.5.3)', () => {
   it('answers the §5.7 ping with a pong carrying the same payload (server: unmasked)', () => {
     const { events } = feed(frame({ opcode: 9, payload: 'Hello', mask: true }), { role: 'server' });

@@ -27,6 +27,11 @@ export interface TransportOwner {
 }
 
 
+const READING = 1;
+const USER_PAUSED = 2;
+const CLOSED = 4;
+const CLOSE_REPORT_PENDING = 8;
+
 /**
  * Binds a {@link Connection} to a Node stream socket: socket chunks go in, frames come out as
  * batched writes (frames produced in the same tick leave in one write), reading pauses while a
@@ -41,13 +46,10 @@ export class Transport implements ConnectionHandler, RoutingHost {
   /** The connection settings, shared by every connection of a server. */
   readonly settings: ConnectionSettings;
   private closeTimer: NodeJS.Timeout | null = null;
-  private readonly batch: WriteBatch;
-  private reading = true;
-  private userPaused = false;
-  private closed = false;
-
-  /** The socket closed while received input was still being delivered: report once it is. */
-  private closeReportPending = false;
+  /** Frames gathered for the next socket write, created by the first write (see {@link batch}). */
+  private batchState: WriteBatch | null = null;
+  /** The booleans below, one bit each (an idle server holds thousands of transports). */
+  private bits = READING;
   /** @internal Outbound queue (send-scheduler.ts), created when the socket is full or a message is large. */
   scheduler: SendScheduler | null = null;
   /** @internal Toolkit hooks (statistics, heartbeat, limits); `null` when none is enabled. */
@@ -66,18 +68,9 @@ export class Transport implements ConnectionHandler, RoutingHost {
     this.owner = owner;
     this.socket = socket;
     this.settings = settings;
-    this.batch = new WriteBatch(socket);
-    this.connection = new Connection(this, {
-      role,
-      extension,
-      maxPayload: settings.maxPayload,
-      maxFragments: settings.maxFragments,
-      maxBufferedChunks: settings.maxBufferedChunks,
-      skipUTF8Validation: settings.skipUTF8Validation,
-      autoPong: settings.autoPong,
-      maxPendingAutoPongs: settings.maxPendingAutoPongs,
-      generateMask: settings.generateMask,
-    });
+    // The settings object is shared by every connection of a server: the connection keeps a
+    // reference to it, not a copy of each limit.
+    this.connection = new Connection(this, { role, extension }, settings);
     const tcp = socket as Partial<Socket>;
     tcp.setTimeout?.(0);
     tcp.setNoDelay?.(true);
@@ -98,9 +91,45 @@ export class Transport implements ConnectionHandler, RoutingHost {
     if (socket.isPaused()) socket.resume();
   }
 
+  /** Reading from the socket (not stopped by a pause, a decode or a held event). */
+  private get reading(): boolean {
+    return (this.bits & READING) !== 0;
+  }
+
+  private set reading(on: boolean) {
+    this.bits = on ? this.bits | READING : this.bits & ~READING;
+  }
+
+  /** The application paused the socket. */
+  private get userPaused(): boolean {
+    return (this.bits & USER_PAUSED) !== 0;
+  }
+
+  private set userPaused(on: boolean) {
+    this.bits = on ? this.bits | USER_PAUSED : this.bits & ~USER_PAUSED;
+  }
+
+  /** The socket closed. */
+  private get closed(): boolean {
+    return (this.bits & CLOSED) !== 0;
+  }
+
+  private set closed(on: boolean) {
+    this.bits = on ? this.bits | CLOSED : this.bits & ~CLOSED;
+  }
+
+  /** The socket closed while received input was still being delivered: report once it is. */
+  private get closeReportPending(): boolean {
+    return (this.bits & CLOSE_REPORT_PENDING) !== 0;
+  }
+
+  private set closeReportPending(on: boolean) {
+    this.bits = on ? this.bits | CLOSE_REPORT_PENDING : this.bits & ~CLOSE_REPORT_PENDING;
+  }
+
   /** Bytes written but not yet flushed to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.batch.pendingBytes + (this.scheduler?.queuedBytes ?? 0);
+    return this.socket.writableLength + this.gatheredBytes + (this.scheduler?.queuedBytes ?? 0);
   }
 
   /** `true` when the socket's write buffer is below its high-water mark and nothing waits in the send queue. */
@@ -111,7 +140,17 @@ export class Transport implements ConnectionHandler, RoutingHost {
   /** @internal `true` when the socket's write buffer is below its high-water mark. */
   get socketWritable(): boolean {
     const socket = this.socket;
-    return !socket.writableNeedDrain && socket.writableLength + this.batch.pendingBytes < socket.writableHighWaterMark;
+    return !socket.writableNeedDrain && socket.writableLength + this.gatheredBytes < socket.writableHighWaterMark;
+  }
+
+  /** An idle connection has written nothing and holds no batch. */
+  private get batch(): WriteBatch {
+    return this.batchState ?? (this.batchState = new WriteBatch(this.socket));
+  }
+
+  /** Bytes gathered in the batch, not yet handed to the socket. */
+  private get gatheredBytes(): number {
+    return this.batchState === null ? 0 : this.batchState.pendingBytes;
   }
 
   // ---- ConnectionHandler ----
@@ -265,7 +304,7 @@ export class Transport implements ConnectionHandler, RoutingHost {
 
   /** Writes out batched frames now. */
   flush(): void {
-    this.batch.flush();
+    this.batchState?.flush();
   }
 
   private applyReading(): void {
@@ -318,7 +357,7 @@ export class Transport implements ConnectionHandler, RoutingHost {
     if (this.closed) return;
     this.closed = true;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    this.batch.discard('The socket is closed');
+    this.batchState?.discard('The socket is closed');
     const scheduler = this.scheduler;
     if (scheduler !== null && !scheduler.idle) scheduler.discard(new Error('The socket is closed'), false);
     const connection = this.connection;
