@@ -9,7 +9,7 @@
 import { maskBytewise, maskInPlace, maskInto, setSimdMasking } from '../../src/core/mask.js';
 import { writeJsonReport } from './json-report.js';
 
-/** Runs `fn` with the WebAssembly SIMD kernel on or off (maskInPlace uses it from 2 KiB). */
+/** Runs `fn` with the WebAssembly SIMD kernel on or off (maskInPlace uses it from 768 bytes). */
 function withSimd(enabled: boolean, fn: () => void): void {
   setSimdMasking(enabled);
   fn();

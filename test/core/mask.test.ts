@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskBytewise, maskInPlace, maskInto, setSimdMasking, writeMaskKey } from '../../src/core/mask.js';
+import { maskBytewise, maskInPlace, maskInto, setSimdMasking, SIMD_THRESHOLD, writeMaskKey } from '../../src/core/mask.js';
 import { simdKernel } from '../../src/core/mask-simd.js';
 import { prng } from './helpers.js';
 
@@ -183,7 +183,7 @@ describe('WebAssembly SIMD kernel', () => {
   it('agrees with the JavaScript word path and the byte loop across pieces, offsets and key indexes', () => {
     const rand = prng(7);
     // Around the SIMD threshold, across the 64 KiB piece boundary, and several pieces long.
-    for (const length of [2047, 2048, 2049, 4099, 65535, 65536, 65537, 200_003]) {
+    for (const length of [SIMD_THRESHOLD - 1, SIMD_THRESHOLD, SIMD_THRESHOLD + 1, 1024, 2049, 4099, 65535, 65536, 65537, 200_003]) {
       const original = randomBytes(length + 8, rand);
       for (let offset = 0; offset < 4; offset++) {
         for (let keyIndex = 0; keyIndex < 4; keyIndex++) {
