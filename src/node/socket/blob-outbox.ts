@@ -99,5 +99,8 @@ export function runInOrder(
 
 /** `true` for a `Blob` (Node 18+ has the global). */
 export function isBlob(value: unknown): value is Blob {
-  return typeof Blob !== 'undefined' && value instanceof Blob;
+  return BlobClass !== undefined && value instanceof BlobClass;
 }
+
+/** Read once: every `send()` asks whether its data is a Blob. */
+const BlobClass: typeof Blob | undefined = typeof Blob === 'undefined' ? undefined : Blob;

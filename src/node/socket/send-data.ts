@@ -1,3 +1,5 @@
+import type { SendFlags } from '../../core/connection.js';
+
 /** Anything `send`, `ping` and `pong` accept as a payload. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | SharedArrayBuffer | number;
 
@@ -20,3 +22,15 @@ function isSharedArrayBuffer(data: unknown): data is SharedArrayBuffer {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The flags of a send, as one of eight shared objects: `send()` is called per message, and the
+ * connection only reads the flags (truthiness, as the values given by `ws`-style callers).
+ */
+export function sendFlags(binary: unknown, fin: unknown, compress: unknown): SendFlags {
+  return SEND_FLAGS[(binary ? 1 : 0) | (fin ? 2 : 0) | (compress ? 4 : 0)] as SendFlags;
+}
+
+const SEND_FLAGS: readonly SendFlags[] = Array.from({ length: 8 }, (_, bits) =>
+  Object.freeze({ binary: (bits & 1) !== 0, fin: (bits & 2) !== 0, compress: (bits & 4) !== 0 }),
+);

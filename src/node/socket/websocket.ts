@@ -16,7 +16,7 @@ import { type BlobOutbox, isBlob, runInOrder } from './blob-outbox.js';
 import { publishClose, publishError } from '../ops/diagnostics.js';
 import { closeForPolicy } from '../ops/policy-close.js';
 import type { LocalCloseReason } from '../io/local-close.js';
-import { type SendData, toPayload } from './send-data.js';
+import { type SendData, sendFlags, toPayload } from './send-data.js';
 import { Transport } from '../io/transport.js';
 import { BINARY_TYPES, type BinaryType, binaryMessage } from './binary.js';
 import { connectingError, notOpenError } from './errors.js';
@@ -174,16 +174,22 @@ export class WebSocket extends EventEmitter {
       this.sendAfterClose(data, cb);
       return false;
     }
-    const flags = {
-      binary: options?.binary ?? (typeof data !== 'string' && typeof data !== 'number'),
-      fin: options?.fin ?? true,
-      compress: options?.compress ?? true,
-    };
+    const flags = sendFlags(
+      options?.binary ?? (typeof data !== 'string' && typeof data !== 'number'),
+      options?.fin ?? true,
+      options?.compress ?? true,
+    );
     const connection = transport.connection;
+    const blob = isBlob(data);
+    const outbox = this.outbox;
+    if (!blob && (outbox === null || outbox.idle)) {
+      // Nothing waits behind a Blob being read (the usual case): the message goes out now.
+      connection.send(toPayload(data), flags, cb);
+      return transport.writable;
+    }
     // Behind a Blob still being read, the message waits: report it as buffered.
-    const waits = isBlob(data) || (this.outbox !== null && !this.outbox.idle);
-    this.outbox = runInOrder(this.outbox, isBlob(data) ? data : toPayload(data), cb, (bytes) => connection.send(bytes, flags, cb));
-    return !waits && transport.writable;
+    this.outbox = runInOrder(outbox, blob ? data : toPayload(data), cb, (bytes) => connection.send(bytes, flags, cb));
+    return false;
   }
 
   /** Sends a ping; `data` is at most 125 bytes (RangeError otherwise). `ping(cb)` is allowed. */
