@@ -1,4 +1,4 @@
-import type { SendFlags } from '../../core/connection.js';
+import type { SendFlags } from '../../core/connection-types.js';
 
 /** Anything `send`, `ping` and `pong` accept as a payload. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | SharedArrayBuffer | number;
