@@ -3,6 +3,7 @@ import { ProtocolError } from './errors.js';
 import type { FrameSink } from './frame-parser.js';
 import { maskInPlace, maskInto } from './mask.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
+import { bufferView } from './views.js';
 
 /** Receives whole messages and control frames from an {@link Assembler}. */
 export interface MessageSink {
@@ -226,7 +227,7 @@ export class Assembler implements FrameSink {
       data = this.single;
       this.single = null;
     } else if (this.buffer !== null) {
-      data = this.buffer.subarray(0, this.bufferLength);
+      data = bufferView(this.buffer, 0, this.bufferLength);
       // The message now belongs to the receiver; the next one gets a fresh buffer.
       this.buffer = null;
       this.bufferLength = 0;

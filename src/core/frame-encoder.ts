@@ -67,13 +67,15 @@ export function writeHeader(
     target[offset + 1] = maskBit | length;
   } else if (length < 0x10000) {
     target[offset + 1] = maskBit | 126;
-    target.writeUInt16BE(length, p);
+    // Byte stores, not writeUInt16BE: a method lookup per frame costs more than the write.
+    target[p] = length >>> 8;
+    target[p + 1] = length & 0xff;
     p += 2;
   } else {
     target[offset + 1] = maskBit | 127;
     // RFC 6455 §5.2: 64-bit length, most significant bit 0.
-    target.writeUInt32BE(Math.floor(length / 0x100000000), p);
-    target.writeUInt32BE(length >>> 0, p + 4);
+    writeUint32At(target, p, Math.floor(length / 0x100000000));
+    writeUint32At(target, p + 4, length >>> 0);
     p += 8;
   }
   if (masked) {
@@ -81,6 +83,13 @@ export function writeHeader(
     p += 4;
   }
   return p;
+}
+
+function writeUint32At(target: Uint8Array, p: number, value: number): void {
+  target[p] = value >>> 24;
+  target[p + 1] = (value >>> 16) & 0xff;
+  target[p + 2] = (value >>> 8) & 0xff;
+  target[p + 3] = value & 0xff;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, RSV1, RSV2, RSV3 } from './constants.js';
 import { ProtocolError } from './errors.js';
+import { bufferView } from './views.js';
 import { maskInPlace } from './mask.js';
 
 /** Receives the frames a {@link FrameParser} finds, in wire order. */
@@ -182,7 +183,7 @@ export class FrameParser {
       let pos = 0;
       while (pos < end) {
         if (this.paused) {
-          this.held().unshift(pos === 0 ? chunk : chunk.subarray(pos));
+          this.held().unshift(pos === 0 ? chunk : bufferView(chunk, pos, chunk.length));
           return;
         }
         if (this.state === STATE_HEADER) {
@@ -284,10 +285,10 @@ export class FrameParser {
     let length = b1 & 0x7f;
     let p = pos + 2;
     if (length === 126) {
-      length = buf.readUInt16BE(p);
+      length = uint16At(buf, p);
       p += 2;
     } else if (length === 127) {
-      const high = buf.readUInt32BE(p);
+      const high = uint32At(buf, p);
       // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
       if (high > 0x7fffffff) {
         throw new ProtocolError(
@@ -300,7 +301,7 @@ export class FrameParser {
       if (high > 0x1fffff) {
         throw new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, 'Frame too large');
       }
-      length = high * 0x100000000 + buf.readUInt32BE(p + 4);
+      length = high * 0x100000000 + uint32At(buf, p + 4);
       p += 8;
     }
     const opcode = b0 & 0x0f;
@@ -313,7 +314,7 @@ export class FrameParser {
     }
     this.masked = (b1 & 0x80) !== 0;
     if (this.masked) {
-      this.maskWord = buf.readUInt32BE(p);
+      this.maskWord = uint32At(buf, p);
       this.maskIndex = 0;
     }
     this.remaining = length;
@@ -329,7 +330,7 @@ export class FrameParser {
   private readPayload(chunk: Buffer, pos: number): number {
     const take = Math.min(this.remaining, chunk.length - pos);
     const end = pos + take;
-    const view = pos === 0 && end === chunk.length ? chunk : chunk.subarray(pos, end);
+    const view = pos === 0 && end === chunk.length ? chunk : bufferView(chunk, pos, end);
     this.remaining -= take;
     if (this.masked) {
       const word = this.maskWord;
@@ -355,6 +356,18 @@ export class FrameParser {
     }
     return end;
   }
+}
+
+/**
+ * Big-endian reads by index: in the optimized parser, `buf.readUInt32BE()` looked the method
+ * up through a generic property load on every header (see views.ts).
+ */
+function uint16At(buf: Uint8Array, p: number): number {
+  return ((buf[p] as number) << 8) | (buf[p + 1] as number);
+}
+
+function uint32At(buf: Uint8Array, p: number): number {
+  return (((buf[p] as number) << 24) | ((buf[p + 1] as number) << 16) | ((buf[p + 2] as number) << 8) | (buf[p + 3] as number)) >>> 0;
 }
 
 /** Header size implied by the second header byte. */

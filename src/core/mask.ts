@@ -9,6 +9,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { SIMD_OFFSET, SIMD_PIECE, type SimdKernel, simdKernel } from './mask-simd.js';
+import { bufferView, uint8View } from './views.js';
 
 /**
  * Runs shorter than this use the unrolled byte loop. Measured with benchmarks/codec/mask.ts:
@@ -50,9 +51,9 @@ function maskSimd(
   const memory = simd.memory;
   for (let done = 0; done < length; done += SIMD_PIECE) {
     const n = Math.min(SIMD_PIECE, length - done);
-    memory.set(source.subarray(sourceStart + done, sourceStart + done + n), SIMD_OFFSET);
+    memory.set(bufferView(source, sourceStart + done, sourceStart + done + n), SIMD_OFFSET);
     simd.xor((n + 15) >>> 4, word);
-    target.set(memory.subarray(SIMD_OFFSET, SIMD_OFFSET + n), targetStart + done);
+    target.set(uint8View(memory, SIMD_OFFSET, SIMD_OFFSET + n), targetStart + done);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { bufferView } from '../../core/views.js';
 
 type WriteCallback = (err?: Error | null) => void;
 
@@ -41,7 +42,7 @@ export class WriteBatch {
     if (length >= DIRECT_WRITE) {
       // Keep order: what was gathered goes first, in the same corked batch as this buffer.
       const socket = this.socket;
-      const data = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
+      const data = start === 0 && end === buffer.length ? buffer : bufferView(buffer, start, end);
       socket.cork();
       this.flush();
       if (cb) socket.write(data, cb);
@@ -75,7 +76,7 @@ export class WriteBatch {
       // The common case: one run (frames encoded back to back in the slab), written as a view.
       const run = this.run;
       if (run === null) return;
-      data = this.runStart === 0 && this.runEnd === run.length ? run : run.subarray(this.runStart, this.runEnd);
+      data = this.runStart === 0 && this.runEnd === run.length ? run : bufferView(run, this.runStart, this.runEnd);
       this.run = null;
     } else {
       this.closeRun();
@@ -115,7 +116,7 @@ export class WriteBatch {
     if (run === null) return;
     const start = this.runStart;
     const end = this.runEnd;
-    (this.chunks ??= []).push(start === 0 && end === run.length ? run : run.subarray(start, end));
+    (this.chunks ??= []).push(start === 0 && end === run.length ? run : bufferView(run, start, end));
     this.run = null;
   }
 }
