@@ -55,6 +55,15 @@ interface Entry {
 const entries = new Map<string, Entry>();
 const http1Until = new Map<string, number>();
 
+/**
+ * Forgets which origins were found without WebSockets over HTTP/2. For tests, whose servers
+ * listen on port 0: a port number the system gives again within {@link HTTP1_MEMORY} would
+ * otherwise send an HTTP/2 test's dials to HTTP/1.1. @internal
+ */
+export function forgetHttp1Origins(): void {
+  http1Until.clear();
+}
+
 /** Errors of the network itself, which HTTP/1.1 would meet as well. */
 function isNetworkError(err: Error): boolean {
   return typeof (err as { syscall?: unknown }).syscall === 'string';

@@ -9,10 +9,15 @@ import http2, { constants, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from '../../../src/index.js';
+import { forgetHttp1Origins } from '../../../src/node/client/http2-sessions.js';
 import { delay, onCleanup, runCleanups, until, waitFor, watchClose, withTimeout } from '../helpers.js';
 import { startH2, tlsMaterial } from '../http2-helpers.js';
 
-afterEach(runCleanups);
+afterEach(async () => {
+  await runCleanups();
+  // Port numbers come back: a port an HTTP/1.1 test used must not send the next test to HTTP/1.1.
+  forgetHttp1Origins();
+});
 
 /** Opens a client and registers its cleanup. */
 async function open(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<WebSocket> {
