@@ -6,6 +6,8 @@
  * @module
  */
 
+import { ConnectionState, type Role } from './connection-types.js';
+
 // Bits of ConnectionFlags.flags.
 const FLAG_MASKED = 1;
 const FLAG_AUTO_PONG = 2;
@@ -21,10 +23,16 @@ const FLAG_END_REQUESTED = 2048;
 const FLAG_INPUT_ENDING = 4096;
 const FLAG_SKIP_UTF8 = 8192;
 const FLAG_HELD = 16384;
+// The connection's state (ConnectionState: 1 to 3) in two bits from STATE_SHIFT.
+const STATE_SHIFT = 15;
+const STATE_MASK = 3 << STATE_SHIFT;
 
-/** Boolean state of a connection, one bit each, behind ordinary accessors. @internal */
+/**
+ * Boolean state of a connection, one bit each, and its OPEN/CLOSING/CLOSED state in two more,
+ * behind ordinary accessors. @internal
+ */
 export class ConnectionFlags {
-  private flags = 0;
+  private flags = ConnectionState.Open << STATE_SHIFT;
 
   constructor(masked: boolean, autoPong: boolean, skipUtf8Validation = false) {
     if (masked) this.flags |= FLAG_MASKED;
@@ -40,6 +48,20 @@ export class ConnectionFlags {
   /** Frames we send are masked (client role). */
   protected get masked(): boolean {
     return (this.flags & FLAG_MASKED) !== 0;
+  }
+
+  /** Which end this is: the client masks what it sends (RFC 6455 §5.3). */
+  get role(): Role {
+    return (this.flags & FLAG_MASKED) !== 0 ? 'client' : 'server';
+  }
+
+  /** OPEN, CLOSING or CLOSED. */
+  protected get stateValue(): ConnectionState {
+    return ((this.flags & STATE_MASK) >> STATE_SHIFT) as ConnectionState;
+  }
+
+  protected set stateValue(value: ConnectionState) {
+    this.flags = (this.flags & ~STATE_MASK) | (value << STATE_SHIFT);
   }
 
   /** Answer pings automatically. */

@@ -10,7 +10,7 @@
 import { AutoPong } from './auto-pong.js';
 import { Opcode } from './constants.js';
 import { ConnectionFlags } from './connection-flags.js';
-import { type ConnectionHandler, type ConnectionLimits, type ConnectionOptions, ConnectionState, type Role, type SendCallback, type SendFlags } from './connection-types.js';
+import { type ConnectionHandler, type ConnectionLimits, type ConnectionOptions, ConnectionState, type SendCallback, type SendFlags } from './connection-types.js';
 import { notOpenError, WebSocketError } from './errors.js';
 import type { MessageExtension } from './extension.js';
 import { encodeFrame, type FrameOutput, type WriteCallback } from './frame-encoder.js';
@@ -21,13 +21,10 @@ import type { SharedFrame } from './shared-frame.js';
 
 /** The sending side of a connection; see the module comment. */
 export abstract class ConnectionOutput extends ConnectionFlags implements FrameOutput, SendQueueOwner {
-  /** Which end this is. */
-  readonly role: Role;
   /** The limits, usually one object shared by every connection of a server. */
-  protected readonly limits: ConnectionLimits;
+  readonly limits: ConnectionLimits;
   protected readonly handler: ConnectionHandler;
   protected readonly extension: MessageExtension | null;
-  protected stateValue: ConnectionState = ConnectionState.Open;
   /** Sends waiting behind the extension's encoder (send-queue.ts), created when one must wait. */
   protected queue: SendQueue | null = null;
   /** Automatic pongs, created by the first ping. */
@@ -35,7 +32,6 @@ export abstract class ConnectionOutput extends ConnectionFlags implements FrameO
 
   constructor(handler: ConnectionHandler, options: ConnectionOptions, limits: ConnectionLimits) {
     super(options.role === 'client', limits.autoPong ?? true, limits.skipUTF8Validation === true);
-    this.role = options.role;
     this.limits = limits;
     this.handler = handler;
     this.extension = options.extension ?? null;

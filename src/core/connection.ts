@@ -22,9 +22,8 @@ export class Connection extends ConnectionOutput implements MessageSink {
   private parserState: FrameParser | null = null;
   private assemblerState: Assembler | null = null;
 
-  /** Close code and reason from the peer's close frame. */
-  closeCode: number = CloseCode.Abnormal;
-  closeReason: Buffer = EMPTY_PAYLOAD;
+  /** The peer's close frame, once it arrived: one field rather than two in every open connection. */
+  private peerClose: { readonly code: number; readonly reason: Buffer } | null = null;
 
   /**
    * @param limits - Defaults to `options`. A server passes its one limits object, so that each
@@ -32,6 +31,16 @@ export class Connection extends ConnectionOutput implements MessageSink {
    */
   constructor(handler: ConnectionHandler, options: ConnectionOptions, limits: ConnectionLimits = options) {
     super(handler, options, limits);
+  }
+
+  /** The close code from the peer's close frame (1006 before it arrives). */
+  get closeCode(): number {
+    return this.peerClose === null ? CloseCode.Abnormal : this.peerClose.code;
+  }
+
+  /** The close reason from the peer's close frame (empty before it arrives). */
+  get closeReason(): Buffer {
+    return this.peerClose === null ? EMPTY_PAYLOAD : this.peerClose.reason;
   }
 
   private get maxPendingAutoPongs(): number {
@@ -239,10 +248,10 @@ export class Connection extends ConnectionOutput implements MessageSink {
   }
 
   private receiveClose(payload: Buffer): void {
-    const { code, reason } = parseClosePayload(payload, this.skipUtf8Validation);
+    const peerClose = parseClosePayload(payload, this.skipUtf8Validation);
+    const { code, reason } = peerClose;
     this.closeReceived = true;
-    this.closeCode = code;
-    this.closeReason = reason;
+    this.peerClose = peerClose;
     // RFC 6455 §5.5.1: nothing after a close frame is data.
     this.parser.stop();
     this.assembler.reset();

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Connection, type ConnectionHandler, type Role, type SendCallback } from '../../core/connection.js';
 import type { MessageExtension } from '../../core/extension.js';
@@ -6,7 +6,7 @@ import type { ConnectionSettings } from './connection-options.js';
 import { CloseCode } from '../../core/constants.js';
 import type { WebSocketError } from '../../core/errors.js';
 import { WriteBatch } from './write-batch.js';
-import { ABORT_GRACE, type LocalCloseReason, LOCAL_CLOSE_TEXT, protocolCloseReason } from './local-close.js';
+import { ABORT_GRACE, type LocalCloseReason, LOCAL_CLOSE_REASONS, LOCAL_CLOSE_TEXT, protocolCloseReason } from './local-close.js';
 import type { TransportMonitor } from './monitor.js';
 import type { FragmentedMessage } from '../../core/fragmented-message.js';
 import { type RoutingHost, routeFrame, routeMessage, type SendScheduler } from './send-scheduler.js';
@@ -31,6 +31,8 @@ const READING = 1;
 const USER_PAUSED = 2;
 const CLOSED = 4;
 const CLOSE_REPORT_PENDING = 8;
+// The local close reason, as 1 + its index in LOCAL_CLOSE_REASONS (0: none), from LOCAL_SHIFT.
+const LOCAL_SHIFT = 4;
 
 /**
  * Binds a {@link Connection} to a Node stream socket: socket chunks go in, frames come out as
@@ -43,19 +45,18 @@ export class Transport implements ConnectionHandler, RoutingHost {
   /** The underlying socket (any Duplex works; TCP sockets get Nagle disabled). */
   readonly socket: Duplex;
   private readonly owner: TransportOwner;
-  /** The connection settings, shared by every connection of a server. */
-  readonly settings: ConnectionSettings;
   private closeTimer: NodeJS.Timeout | null = null;
   /** Frames gathered for the next socket write, created by the first write (see {@link batch}). */
   private batchState: WriteBatch | null = null;
-  /** The booleans below, one bit each (an idle server holds thousands of transports). */
+  /**
+   * The booleans below, one bit each, and {@link localClose} above them: an idle server holds
+   * thousands of transports.
+   */
   private bits = READING;
   /** @internal Outbound queue (send-scheduler.ts), created when the socket is full or a message is large. */
   scheduler: SendScheduler | null = null;
   /** @internal Toolkit hooks (statistics, heartbeat, limits); `null` when none is enabled. */
   monitor: TransportMonitor | null = null;
-  /** @internal Why this end is closing, when one of our policies is closing it. */
-  localClose: LocalCloseReason | null = null;
 
   constructor(
     owner: TransportOwner,
@@ -67,7 +68,6 @@ export class Transport implements ConnectionHandler, RoutingHost {
   ) {
     this.owner = owner;
     this.socket = socket;
-    this.settings = settings;
     // The settings object is shared by every connection of a server: the connection keeps a
     // reference to it, not a copy of each limit.
     this.connection = new Connection(this, { role, extension }, settings);
@@ -84,11 +84,28 @@ export class Transport implements ConnectionHandler, RoutingHost {
     // protocol state.
     (socket as TransportSocket)[kTransport] = this;
     socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
+    listenForEnd(socket);
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
     socket.on('drain', onSocketDrain);
     if (socket.isPaused()) socket.resume();
+  }
+
+  /** The connection settings, shared by every connection of a server (held by the connection). */
+  get settings(): ConnectionSettings {
+    // The connection was given these settings as its limits by the constructor.
+    return this.connection.limits as ConnectionSettings;
+  }
+
+  /** @internal Why this end is closing, when one of our policies is closing it. */
+  get localClose(): LocalCloseReason | null {
+    const index = this.bits >> LOCAL_SHIFT;
+    return index === 0 ? null : (LOCAL_CLOSE_REASONS[index - 1] ?? null);
+  }
+
+  set localClose(reason: LocalCloseReason | null) {
+    const index = reason === null ? 0 : LOCAL_CLOSE_REASONS.indexOf(reason) + 1;
+    this.bits = (this.bits & ((1 << LOCAL_SHIFT) - 1)) | (index << LOCAL_SHIFT);
   }
 
   /** Reading from the socket (not stopped by a pause, a decode or a held event). */
@@ -415,6 +432,30 @@ function onSocketData(this: TransportSocket, chunk: Buffer): void {
 }
 
 function onSocketEnd(this: TransportSocket): void {
+  this[kTransport].onEnd();
+}
+
+/** The `end` listener every `net.Socket` is born with (found once, from a socket without a handle). */
+let netEndListener: ((this: Duplex) => void) | undefined;
+
+/**
+ * Listens for the end of input. A `net.Socket` already has one `end` listener of Node's own, and
+ * a second one turns the socket's single listener into an array (about 64 bytes per connection);
+ * so where Node's is the only one, it is replaced by one shared function that calls it first and
+ * then ours: same order, one listener.
+ */
+function listenForEnd(socket: Duplex): void {
+  netEndListener ??= new Socket().listeners('end')[0] as ((this: Duplex) => void) | undefined;
+  if (netEndListener !== undefined && socket.listenerCount('end') === 1 && socket.listeners('end')[0] === netEndListener) {
+    socket.removeListener('end', netEndListener);
+    socket.on('end', onNetSocketEnd);
+  } else {
+    socket.on('end', onSocketEnd);
+  }
+}
+
+function onNetSocketEnd(this: TransportSocket): void {
+  (netEndListener as (this: Duplex) => void).call(this);
   this[kTransport].onEnd();
 }
 

@@ -62,19 +62,16 @@ export class WebSocket extends EventEmitter {
   /** The connection is closed. */
   declare readonly CLOSED: 3;
 
-  private binaryTypeValue: BinaryType = 'nodebuffer';
-  private state = 0;
+  /** readyState, binaryType and whether `error` was emitted, packed (see the constants below the class). */
+  private bits = 0;
   private transport: Transport | null = null;
-  /** Sends waiting behind a Blob being read (created by the first Blob send). */
-  private outbox: BlobOutbox | null = null;
-  /** Bytes of sends made after the connection closed (WHATWG: they still count as buffered). */
-  private discardedBytes = 0;
   private protocolValue = '';
   private extensionsValue = '';
-  private urlValue = '';
-  private errorEmitted = false;
-  /** @internal Aborts the handshake in progress (client role). */
-  abortHandshake: ((err: Error) => void) | null = null;
+  /**
+   * What only a client, a Blob send or a send after close needs, created when first set: four
+   * fields fewer in each of a server's connections.
+   */
+  private rare: RareFields | null = null;
   /**
    * @internal Told of the close before any `close` listener runs (the server's bookkeeping):
    * one shared object instead of a listener closure per connection, and immune to a user's
@@ -103,8 +100,56 @@ export class WebSocket extends EventEmitter {
       opts = protocols;
       list = protocolList(opts.protocols);
     } else list = [protocols];
-    this.urlValue = typeof address === 'string' ? address : address.href;
+    this.rareFields.url = typeof address === 'string' ? address : address.href;
     dial(this, address, list, opts);
+  }
+
+  private get state(): number {
+    return this.bits & STATE_BITS;
+  }
+
+  private set state(value: number) {
+    this.bits = (this.bits & ~STATE_BITS) | value;
+  }
+
+  private get binaryTypeValue(): BinaryType {
+    return BINARY_TYPES[(this.bits & BINARY_TYPE_BITS) >> BINARY_TYPE_SHIFT] as BinaryType;
+  }
+
+  private get errorEmitted(): boolean {
+    return (this.bits & ERROR_EMITTED) !== 0;
+  }
+
+  private get rareFields(): RareFields {
+    return this.rare ?? (this.rare = { outbox: null, discardedBytes: 0, url: '', abortHandshake: null });
+  }
+
+  /** Sends waiting behind a Blob being read (created by the first Blob send). */
+  private get outbox(): BlobOutbox | null {
+    return this.rare === null ? null : this.rare.outbox;
+  }
+
+  private set outbox(outbox: BlobOutbox | null) {
+    if (outbox !== null || this.rare !== null) this.rareFields.outbox = outbox;
+  }
+
+  /** Bytes of sends made after the connection closed (WHATWG: they still count as buffered). */
+  private get discardedBytes(): number {
+    return this.rare === null ? 0 : this.rare.discardedBytes;
+  }
+
+  private set discardedBytes(bytes: number) {
+    this.rareFields.discardedBytes = bytes;
+  }
+
+  /** @internal Aborts the handshake in progress (client role). */
+  get abortHandshake(): ((err: Error) => void) | null {
+    return this.rare === null ? null : this.rare.abortHandshake;
+  }
+
+  /** @internal */
+  set abortHandshake(abort: ((err: Error) => void) | null) {
+    if (abort !== null || this.rare !== null) this.rareFields.abortHandshake = abort;
   }
 
   /** How binary messages are delivered (default `nodebuffer`); other values are ignored. */
@@ -114,8 +159,9 @@ export class WebSocket extends EventEmitter {
 
   /** Changes how binary messages are delivered from the next message on; other values are ignored. */
   set binaryType(type: BinaryType) {
-    if (!BINARY_TYPES.includes(type)) return;
-    this.binaryTypeValue = type;
+    const index = BINARY_TYPES.indexOf(type);
+    if (index < 0) return;
+    this.bits = (this.bits & ~BINARY_TYPE_BITS) | (index << BINARY_TYPE_SHIFT);
     if (this.transport !== null) this.transport.connection.recordFrames = type === 'fragments';
   }
 
@@ -136,7 +182,7 @@ export class WebSocket extends EventEmitter {
 
   /** The URL dialled (client role); '' on the server side. */
   get url(): string {
-    return this.urlValue;
+    return this.rare === null ? '' : this.rare.url;
   }
 
   /**
@@ -374,7 +420,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal Sets the URL after normalisation or a redirect (client role). */
   setUrl(url: string): void {
-    this.urlValue = url;
+    if (url !== '' || this.rare !== null) this.rareFields.url = url;
   }
 
   /** @internal Emits `upgrade` (client role) with the 101 response. */
@@ -438,7 +484,7 @@ export class WebSocket extends EventEmitter {
   /** Emits `error` once, and only when someone listens: a peer's mistake never crashes the process. */
   private emitError(err: Error): void {
     if (this.errorEmitted) return;
-    this.errorEmitted = true;
+    this.bits |= ERROR_EMITTED;
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 }
@@ -449,6 +495,21 @@ for (const [name, value] of [['CONNECTING', 0], ['OPEN', 1], ['CLOSING', 2], ['C
 defineHandlerProperties(WebSocket.prototype);
 
 const EMPTY = Buffer.alloc(0);
+
+// Fields of WebSocket.bits: readyState (0 to 3), the index of binaryType in BINARY_TYPES, and
+// whether `error` was emitted.
+const STATE_BITS = 3;
+const BINARY_TYPE_SHIFT = 2;
+const BINARY_TYPE_BITS = 3 << BINARY_TYPE_SHIFT;
+const ERROR_EMITTED = 16;
+
+/** The WebSocket fields that most server connections never set. */
+interface RareFields {
+  outbox: BlobOutbox | null;
+  discardedBytes: number;
+  url: string;
+  abortHandshake: ((err: Error) => void) | null;
+}
 
 /** `ws` accepts one protocol or a list in `options.protocols`. */
 function protocolList(protocols: string | string[] | undefined): unknown[] {
