@@ -49,10 +49,28 @@ async function flood(socket: net.Socket, count: number, masked: boolean, stop: (
     const ok = socket.write(chunk);
     sent += batch;
     if (!ok) {
-      await Promise.race([waitFor(socket, 'drain', 5000), waitFor(socket, 'close', 5000)]).catch(() => undefined);
+      await drainOrClose(socket);
     }
   }
   return sent;
+}
+
+/**
+ * Resolves on the socket's next `drain` or `close` (or after 5 s), and removes both listeners:
+ * a race of two one-shot waits left a `close` listener behind at every drain.
+ */
+function drainOrClose(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, 5000);
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
 }
 
 /** The server's WebSocket for a raw client that stops reading once upgraded. */
