@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Connection, type ConnectionHandler, type Role, type SendCallback } from '../../core/connection.js';
 import type { MessageExtension } from '../../core/extension.js';
@@ -10,6 +10,7 @@ import { ABORT_GRACE, type LocalCloseReason, LOCAL_CLOSE_REASONS, LOCAL_CLOSE_TE
 import type { TransportMonitor } from './monitor.js';
 import type { FragmentedMessage } from '../../core/fragmented-message.js';
 import { type RoutingHost, routeFrame, routeMessage, type SendScheduler } from './send-scheduler.js';
+import { linkSocket, stopData } from './socket-link.js';
 
 /** What a {@link Transport} reports to the WebSocket that owns it. */
 export interface TransportOwner {
@@ -79,15 +80,7 @@ export class Transport implements ConnectionHandler, RoutingHost {
     // `connection` listeners (or the client's `open` listeners) could subscribe, and they were lost.
     // Attaching 'data' afterwards resumes the stream on the next tick, so they are parsed first.
     if (head !== undefined && head.length > 0) socket.unshift(head);
-    // One shared function per event, finding the transport through the socket: five closures
-    // (and their context) per connection cost more memory than an idle connection's whole
-    // protocol state.
-    (socket as TransportSocket)[kTransport] = this;
-    socket.on('data', onSocketData);
-    listenForEnd(socket);
-    socket.on('close', onSocketClose);
-    socket.on('error', onSocketError);
-    socket.on('drain', onSocketDrain);
+    linkSocket(socket, this);
     if (socket.isPaused()) socket.resume();
   }
 
@@ -381,7 +374,7 @@ export class Transport implements ConnectionHandler, RoutingHost {
     // Bytes the socket received while we were not reading (paused for a decode or by the
     // application) are still in its buffer: they were sent before the end, so parse them too.
     const socket = this.socket;
-    socket.off('data', onSocketData);
+    stopData(socket);
     for (let chunk: Buffer | null; socket.readableLength > 0 && (chunk = socket.read() as Buffer | null) !== null; ) {
       connection.receive(chunk);
     }
@@ -408,17 +401,6 @@ export class Transport implements ConnectionHandler, RoutingHost {
 
 const EMPTY = Buffer.alloc(0);
 
-/** The socket property that leads the shared listeners below to their transport. */
-const kTransport = Symbol('ws6455.transport');
-
-/** A socket carrying its transport. */
-type TransportSocket = Duplex & { [kTransport]: Transport };
-
-/** `true` when `socket` already carries a WebSocket connection. @internal */
-export function isTransportSocket(socket: Duplex): boolean {
-  return (socket as Partial<TransportSocket>)[kTransport] !== undefined;
-}
-
 function destroySocket(socket: Duplex): void {
   socket.destroy();
 }
@@ -426,48 +408,3 @@ function destroySocket(socket: Duplex): void {
 function releaseHold(transport: Transport): void {
   transport.releaseHold();
 }
-
-function onSocketData(this: TransportSocket, chunk: Buffer): void {
-  this[kTransport].connection.receive(chunk);
-}
-
-function onSocketEnd(this: TransportSocket): void {
-  this[kTransport].onEnd();
-}
-
-/** The `end` listener every `net.Socket` is born with (found once, from a socket without a handle). */
-let netEndListener: ((this: Duplex) => void) | undefined;
-
-/**
- * Listens for the end of input. A `net.Socket` already has one `end` listener of Node's own, and
- * a second one turns the socket's single listener into an array (about 64 bytes per connection);
- * so where Node's is the only one, it is replaced by one shared function that calls it first and
- * then ours: same order, one listener.
- */
-function listenForEnd(socket: Duplex): void {
-  netEndListener ??= new Socket().listeners('end')[0] as ((this: Duplex) => void) | undefined;
-  if (netEndListener !== undefined && socket.listenerCount('end') === 1 && socket.listeners('end')[0] === netEndListener) {
-    socket.removeListener('end', netEndListener);
-    socket.on('end', onNetSocketEnd);
-  } else {
-    socket.on('end', onSocketEnd);
-  }
-}
-
-function onNetSocketEnd(this: TransportSocket): void {
-  (netEndListener as (this: Duplex) => void).call(this);
-  this[kTransport].onEnd();
-}
-
-function onSocketClose(this: TransportSocket): void {
-  this[kTransport].onClose();
-}
-
-function onSocketError(this: TransportSocket): void {
-  this[kTransport].onSocketError();
-}
-
-function onSocketDrain(this: TransportSocket): void {
-  this[kTransport].onSocketDrain();
-}
-

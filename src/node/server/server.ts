@@ -33,7 +33,7 @@ import { RESUME_PREFIX, SESSION_PROTOCOL, type SessionOffer } from '../../sessio
 import type { ServerStats } from '../ops/stats.js';
 import { WebSocket } from '../socket/websocket.js';
 import { type ConnectionSettings, resolveConnectionOptions } from '../io/connection-options.js';
-import { isTransportSocket } from '../io/transport.js';
+import { isTransportSocket } from '../io/socket-link.js';
 
 /**
  * As in `ws`: a socket is upgraded once. A second `handleUpgrade()` for the same socket is an

@@ -4,10 +4,9 @@
  * write batch are created by the first byte in or out, and the limits are the server's one
  * object. The fields read here are private: this pins the memory property, not an API.
  */
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from '../../../src/index.js';
-import { acceptFor, collectMessages, listen, onCleanup, RawClient, runCleanups, startServer, trackClient, until, waitFor } from '../helpers.js';
+import { collectMessages, runCleanups, startServer, trackClient, until, waitFor } from '../helpers.js';
 
 afterEach(runCleanups);
 
@@ -16,7 +15,6 @@ interface Inside {
   transport: {
     batchState: object | null;
     settings: object;
-    socket: net.Socket;
     connection: { parserState: object | null; assemblerState: object | null; limits: object; peerClose: object | null };
   };
 }
@@ -77,44 +75,5 @@ describe('an idle connection', () => {
     const [code, reason] = await closed;
     expect([code, reason.toString()]).toEqual([4001, 'bye']);
     expect(server.readyState).toBe(WebSocket.CLOSED);
-  });
-
-  it('keeps a TCP socket at one end listener, and the peer\'s FIN still ends the connection', async () => {
-    const { wss, port } = await startServer();
-    const accepted = waitFor<[WebSocket]>(wss, 'connection');
-    const raw = await RawClient.open(port);
-    const [server] = await accepted;
-    const socket = inside(server).socket;
-    expect(socket.listenerCount('end')).toBe(1);
-    // A FIN without a close frame: the server ends its side too (its socket allows half-open
-    // connections, so nothing but our listener would) and reports 1006.
-    const closed = waitFor<[number, Buffer]>(server, 'close');
-    raw.socket.end();
-    expect((await closed)[0]).toBe(1006);
-    await until(() => raw.endOffset !== null);
-    expect(socket.listenerCount('end')).toBe(1);
-  });
-
-  it('still runs Node\'s own end listener first on a client socket that does not allow half-open', async () => {
-    // A server that accepts the upgrade and sends its FIN at once.
-    const server = net.createServer((socket) => {
-      socket.on('error', () => {});
-      socket.once('data', (head: Buffer) => {
-        const key = /sec-websocket-key: *(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
-        socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
-      });
-    });
-    const port = await listen(server);
-    onCleanup(() => server.close());
-    const client = trackClient(new WebSocket(`ws://127.0.0.1:${port}`));
-    client.on('error', () => {});
-    await waitFor(client, 'open');
-    const socket = inside(client).socket;
-    expect(socket.allowHalfOpen).toBe(false);
-    const [code] = await waitFor<[number, Buffer]>(client, 'close');
-    expect(code).toBe(1006);
-    expect(socket.listenerCount('end')).toBe(1);
-    // Node's listener replaces `write` on a socket that does not allow half-open connections.
-    expect(Object.prototype.hasOwnProperty.call(socket, 'write')).toBe(true);
   });
 });

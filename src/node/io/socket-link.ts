@@ -1,0 +1,80 @@
+/**
+ * How a socket leads to its {@link Transport}: the transport rides on the socket under a symbol,
+ * and one shared function per socket event finds it there. Five closures (and their context)
+ * per connection would cost more memory than an idle connection's whole protocol state.
+ *
+ * @module
+ */
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Transport } from './transport.js';
+
+/** The socket property that leads the shared listeners below to their transport. */
+const kTransport = Symbol('ws6455.transport');
+
+/** A socket carrying its transport. */
+type TransportSocket = Duplex & { [kTransport]: Transport };
+
+/** `true` when `socket` already carries a WebSocket connection. @internal */
+export function isTransportSocket(socket: Duplex): boolean {
+  return (socket as Partial<TransportSocket>)[kTransport] !== undefined;
+}
+
+/** Attaches `transport` to `socket` and listens for the socket's events on its behalf. @internal */
+export function linkSocket(socket: Duplex, transport: Transport): void {
+  (socket as TransportSocket)[kTransport] = transport;
+  socket.on('data', onSocketData);
+  listenForEnd(socket);
+  socket.on('close', onSocketClose);
+  socket.on('error', onSocketError);
+  socket.on('drain', onSocketDrain);
+}
+
+/** Stops delivering the socket's chunks to its transport (the transport reads what is left itself). @internal */
+export function stopData(socket: Duplex): void {
+  socket.off('data', onSocketData);
+}
+
+function onSocketData(this: TransportSocket, chunk: Buffer): void {
+  this[kTransport].connection.receive(chunk);
+}
+
+function onSocketEnd(this: TransportSocket): void {
+  this[kTransport].onEnd();
+}
+
+/** The `end` listener every `net.Socket` is born with (found once, from a socket without a handle). */
+let netEndListener: ((this: Duplex) => void) | undefined;
+
+/**
+ * Listens for the end of input. A `net.Socket` already has one `end` listener of Node's own, and
+ * a second one turns the socket's single listener into an array (about 64 bytes per connection);
+ * so where Node's is the only one, it is replaced by one shared function that calls it first and
+ * then ours: same order, one listener.
+ */
+function listenForEnd(socket: Duplex): void {
+  netEndListener ??= new Socket().listeners('end')[0] as ((this: Duplex) => void) | undefined;
+  if (netEndListener !== undefined && socket.listenerCount('end') === 1 && socket.listeners('end')[0] === netEndListener) {
+    socket.removeListener('end', netEndListener);
+    socket.on('end', onNetSocketEnd);
+  } else {
+    socket.on('end', onSocketEnd);
+  }
+}
+
+function onNetSocketEnd(this: TransportSocket): void {
+  (netEndListener as (this: Duplex) => void).call(this);
+  this[kTransport].onEnd();
+}
+
+function onSocketClose(this: TransportSocket): void {
+  this[kTransport].onClose();
+}
+
+function onSocketError(this: TransportSocket): void {
+  this[kTransport].onSocketError();
+}
+
+function onSocketDrain(this: TransportSocket): void {
+  this[kTransport].onSocketDrain();
+}
