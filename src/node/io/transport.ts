@@ -50,8 +50,8 @@ export class Transport implements ConnectionHandler, RoutingHost {
   /** Frames gathered for the next socket write, created by the first write (see {@link batch}). */
   private batchState: WriteBatch | null = null;
   /**
-   * The booleans below, one bit each, and {@link localClose} above them: an idle server holds
-   * thousands of transports.
+   * The booleans below, one bit each, and {@link localClose} in the bits from LOCAL_SHIFT up:
+   * an idle server holds thousands of transports.
    */
   private bits = READING;
   /** @internal Outbound queue (send-scheduler.ts), created when the socket is full or a message is large. */
