@@ -43,8 +43,11 @@ function onSocketEnd(this: TransportSocket): void {
   this[kTransport].onEnd();
 }
 
-/** The `end` listener every `net.Socket` is born with (found once, from a socket without a handle). */
-let netEndListener: ((this: Duplex) => void) | undefined;
+/**
+ * The `end` listener every `net.Socket` is born with, found once from a socket without a handle;
+ * `null` when this Node adds none, `undefined` until looked for.
+ */
+let netEndListener: ((this: Duplex) => void) | null | undefined;
 
 /**
  * Listens for the end of input. A `net.Socket` already has one `end` listener of Node's own, and
@@ -53,8 +56,9 @@ let netEndListener: ((this: Duplex) => void) | undefined;
  * then ours: same order, one listener.
  */
 function listenForEnd(socket: Duplex): void {
-  netEndListener ??= new Socket().listeners('end')[0] as ((this: Duplex) => void) | undefined;
-  if (netEndListener !== undefined && socket.listenerCount('end') === 1 && socket.listeners('end')[0] === netEndListener) {
+  // Looked for once: a Node without such a listener must not build a socket per connection.
+  netEndListener ??= (new Socket().listeners('end')[0] as ((this: Duplex) => void) | undefined) ?? null;
+  if (netEndListener !== null && socket.listenerCount('end') === 1 && socket.listeners('end')[0] === netEndListener) {
     socket.removeListener('end', netEndListener);
     socket.on('end', onNetSocketEnd);
   } else {
