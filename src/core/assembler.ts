@@ -3,7 +3,7 @@ import { ProtocolError } from './errors.js';
 import type { FrameSink } from './frame-parser.js';
 import { maskInPlace, maskInto } from './mask.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
-import { bufferView } from './views.js';
+import { bufferView, copyOf } from './views.js';
 
 /** Receives whole messages and control frames from an {@link Assembler}. */
 export interface MessageSink {
@@ -34,7 +34,8 @@ const EMPTY = Buffer.alloc(0);
  * fails the connection at the first impossible byte, not at the end of the message.
  *
  * Fragments are appended into one growing buffer, so per-fragment overhead is constant; a
- * message that arrives as one view of the input is delivered without a copy.
+ * message that arrives as one view of the input is delivered without a copy, unless the input
+ * is borrowed (a read buffer shared by every socket), when it is copied once.
  */
 export class Assembler implements FrameSink {
   private readonly sink: MessageSink;
@@ -184,9 +185,9 @@ export class Assembler implements FrameSink {
     this.bufferLength = end;
   }
 
-  framePayload(data: Buffer): void {
+  framePayload(data: Buffer, borrowed = false): void {
     if (this.frameOpcode >= Opcode.Close) {
-      this.controlPayload(data);
+      this.controlPayload(data, borrowed);
       return;
     }
     const whole = this.messageLength === 0 && this.frameFin && data.length === this.frameLength;
@@ -201,7 +202,8 @@ export class Assembler implements FrameSink {
     }
     this.messageLength += data.length;
     if (whole) {
-      this.single = data;
+      // Borrowed input is overwritten by the next read: the message gets its own copy.
+      this.single = borrowed ? copyOf(data) : data;
       return;
     }
     this.append(data);
@@ -280,9 +282,9 @@ export class Assembler implements FrameSink {
     return buffer;
   }
 
-  private controlPayload(data: Buffer): void {
+  private controlPayload(data: Buffer, borrowed: boolean): void {
     if (this.controlLength === 0 && data.length === this.frameLength) {
-      this.controlSingle = data;
+      this.controlSingle = borrowed ? copyOf(data) : data;
       this.controlLength = data.length;
       return;
     }

@@ -103,10 +103,13 @@ export class Connection extends ConnectionOutput implements MessageSink {
 
   // ---- bytes in -------------------------------------------------------------------------
 
-  /** Feeds bytes received from the peer. */
-  receive(chunk: Buffer): void {
+  /**
+   * Feeds bytes received from the peer. `borrowed`: the chunk's memory is reused once the call
+   * returns (see {@link FrameParser.push}).
+   */
+  receive(chunk: Buffer, borrowed = false): void {
     try {
-      this.parser.push(chunk);
+      this.parser.push(chunk, borrowed);
     } catch (err) {
       this.failOn(err);
     }
@@ -160,10 +163,13 @@ export class Connection extends ConnectionOutput implements MessageSink {
     this.parser.pause();
   }
 
-  /** Delivers held input again. */
-  resume(): void {
+  /**
+   * Ends a {@link pause} and delivers held input again; with `deliver` false the input stays
+   * held until the next call (the transport delivers it on the next tick).
+   */
+  resume(deliver = true): void {
     this.userPaused = false;
-    this.resumeParser();
+    if (deliver) this.resumeParser();
   }
 
   /** `true` while {@link pause} is in effect. */

@@ -1,7 +1,7 @@
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, RSV1, RSV2, RSV3 } from './constants.js';
 import { ProtocolError } from './errors.js';
-import { bufferView } from './views.js';
 import { maskInPlace } from './mask.js';
+import { bufferView, copyOf } from './views.js';
 
 /** Receives the frames a {@link FrameParser} finds, in wire order. */
 export interface FrameSink {
@@ -10,11 +10,16 @@ export interface FrameSink {
    * May throw a ProtocolError (e.g. a fragmentation or size rule), which fails the parse.
    */
   frameStart(fin: boolean, opcode: number, rsv: number, length: number): void;
-  /** Unmasked payload bytes of the current frame; a view over the input, valid until the call returns unless kept. */
-  framePayload(data: Buffer): void;
+  /**
+   * Unmasked payload bytes of the current frame, a view over the input. When `borrowed` is
+   * true the input's memory is reused as soon as the call returns: a sink that keeps the bytes
+   * must copy them.
+   */
+  framePayload(data: Buffer, borrowed?: boolean): void;
   /**
    * Optional: receives masked payload instead, with the key and the key index of `data[0]`, so
-   * the sink can unmask while it copies. When absent the parser unmasks in place.
+   * the sink can unmask while it copies. When absent, or for borrowed input (which the parser
+   * may change), the parser unmasks in place.
    */
   framePayloadMasked?(data: Buffer, key: Uint8Array, keyIndex: number): void;
   /** The current frame's payload is complete. */
@@ -161,20 +166,24 @@ export class FrameParser {
   /**
    * Parses a chunk. Throws a {@link ProtocolError} when the peer broke a rule; the parser is then
    * stopped and ignores further input.
+   *
+   * @param chunk - Input bytes, in wire order after the previous chunk.
+   * @param borrowed - The chunk's memory is reused once this call returns (a shared read
+   *   buffer): whatever is held past the call is copied first, and the sink is told.
    */
-  push(chunk: Buffer): void {
+  push(chunk: Buffer, borrowed = false): void {
     if (this.state === STATE_DEAD || chunk.length === 0) return;
     if (this.paused || this.parsing || this.pending.length > 0) {
       // Keep wire order: behind held input, or behind the chunk a sink callback is inside of.
-      this.held().push(chunk);
+      this.held().push(borrowed ? copyOf(chunk) : chunk);
       if (!this.paused && !this.parsing) this.drain();
       return;
     }
-    this.parse(chunk);
+    this.parse(chunk, borrowed);
     if (this.pending.length > 0 && !this.paused) this.drain();
   }
 
-  private parse(chunk: Buffer): void {
+  private parse(chunk: Buffer, borrowed = false): void {
     this.parsing = true;
     try {
       // A frame (or its header) continues in this chunk.
@@ -183,13 +192,14 @@ export class FrameParser {
       let pos = 0;
       while (pos < end) {
         if (this.paused) {
-          this.held().unshift(pos === 0 ? chunk : bufferView(chunk, pos, chunk.length));
+          const rest = pos === 0 ? chunk : bufferView(chunk, pos, chunk.length);
+          this.held().unshift(borrowed ? copyOf(rest) : rest);
           return;
         }
         if (this.state === STATE_HEADER) {
           pos = this.readHeader(chunk, pos);
         } else if (this.state === STATE_PAYLOAD) {
-          pos = this.readPayload(chunk, pos);
+          pos = this.readPayload(chunk, pos, borrowed);
         } else {
           return;
         }
@@ -327,7 +337,7 @@ export class FrameParser {
   }
 
   /** Hands out as much of the current payload as the chunk holds; returns the new position. */
-  private readPayload(chunk: Buffer, pos: number): number {
+  private readPayload(chunk: Buffer, pos: number, borrowed: boolean): number {
     const take = Math.min(this.remaining, chunk.length - pos);
     const end = pos + take;
     const view = pos === 0 && end === chunk.length ? chunk : bufferView(chunk, pos, end);
@@ -341,14 +351,15 @@ export class FrameParser {
       const keyIndex = this.maskIndex;
       this.maskIndex = (keyIndex + take) & 3;
       const sink = this.sink;
-      if (sink.framePayloadMasked) {
+      if (sink.framePayloadMasked && !borrowed) {
         sink.framePayloadMasked(view, maskKey, keyIndex);
       } else {
+        // Borrowed input sits in the masking kernel's memory: unmasked there without a copy.
         maskInPlace(view, 0, take, maskKey, keyIndex);
-        sink.framePayload(view);
+        sink.framePayload(view, borrowed);
       }
     } else {
-      this.sink.framePayload(view);
+      this.sink.framePayload(view, borrowed);
     }
     if (this.remaining === 0 && this.state === STATE_PAYLOAD) {
       this.state = STATE_HEADER;

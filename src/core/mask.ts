@@ -52,9 +52,21 @@ function maskSimd(
   for (let done = 0; done < length; done += SIMD_PIECE) {
     const n = Math.min(SIMD_PIECE, length - done);
     memory.set(bufferView(source, sourceStart + done, sourceStart + done + n), SIMD_OFFSET);
-    simd.xor((n + 15) >>> 4, word);
+    simd.xor(SIMD_OFFSET, SIMD_OFFSET + ((n + 15) & ~15), word);
     target.set(uint8View(memory, SIMD_OFFSET, SIMD_OFFSET + n), targetStart + done);
   }
+}
+
+/**
+ * Masks bytes that already sit in the kernel's memory (socket input, see INPUT_OFFSET) where
+ * they are: the whole 16-byte blocks with the kernel, no copy at any length, the 0-15 bytes
+ * after them in JavaScript (whole blocks keep the key phase).
+ */
+function maskResident(simd: SimdKernel, buf: Uint8Array, start: number, end: number, key: Uint8Array, keyIndex: number): void {
+  const from = buf.byteOffset + start;
+  const blocks = (end - start) & ~15;
+  simd.xor(from, from + blocks, rotatedKeyWord(key, keyIndex));
+  maskShort(buf, start + blocks, end, key, keyIndex);
 }
 
 // The rotated key is written byte by byte into `keyBytes` and read back through `keyWord`,
@@ -139,11 +151,17 @@ export function maskInPlace(buf: Uint8Array, start: number, end: number, key: Ui
   // The word view spans the whole ArrayBuffer: an out-of-range `end` would corrupt bytes that
   // belong to other views of it (Node's pooled Buffers share one), so refuse it.
   if (start < 0 || end > buf.length) throw new RangeError('maskInPlace: range outside the buffer');
-  if (end - start >= SIMD_THRESHOLD && useSimd) {
+  if (useSimd) {
     const simd = simdKernel();
     if (simd !== null) {
-      maskSimd(simd, buf, start, end - start, key, keyIndex, buf, start);
-      return;
+      if (buf.buffer === simd.memory.buffer) {
+        maskResident(simd, buf, start, end, key, keyIndex);
+        return;
+      }
+      if (end - start >= SIMD_THRESHOLD) {
+        maskSimd(simd, buf, start, end - start, key, keyIndex, buf, start);
+        return;
+      }
     }
   }
   // Head: bytes until the absolute address is a multiple of 4, as Uint32Array views require.

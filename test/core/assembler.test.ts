@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { Assembler } from '../../src/core/assembler.js';
+import { INPUT_OFFSET, INPUT_SIZE, simdKernel } from '../../src/core/mask-simd.js';
 import {
   type MessageEvent,
   RecordingMessageSink,
@@ -21,6 +22,55 @@ const control = (opcode: number, payload: string | Uint8Array): MessageEvent => 
 
 /** Frames as a client sends them (masked), for a server-side assembler. */
 const SERVER = { expectMasked: true } as const;
+
+describe('Assembler: borrowed input (a read buffer reused after every push)', () => {
+  it('keeps every message and control payload intact, one byte at a time and whole, with a pause in the middle', () => {
+    const key = Uint8Array.of(0x11, 0x9c, 0x42, 0xe7);
+    const sizes = [0, 1, 16, 17, 125, 126, 1000, 70_000];
+    const specs = sizes.flatMap((size, i) => [
+      { opcode: 2, payload: pseudoRandomBytes(size, i + 1), mask: key },
+      { opcode: 9, payload: pseudoRandomBytes(Math.min(size, 125), i + 50), mask: key },
+      { opcode: 1, fin: false, payload: 'x'.repeat(size), mask: key },
+      { opcode: 0, payload: 'y'.repeat(i), mask: key },
+    ]);
+    const input = frames(...specs);
+    const expected = sizes.flatMap((size, i) => [
+      binary(pseudoRandomBytes(size, i + 1)),
+      control(9, pseudoRandomBytes(Math.min(size, 125), i + 50)),
+      text('x'.repeat(size) + 'y'.repeat(i)),
+    ]);
+    // Input lands in the masking kernel's memory, as socket reads do (unmasked in place there).
+    const kernel = simdKernel() as NonNullable<ReturnType<typeof simdKernel>>;
+    const area = Buffer.from(kernel.memory.buffer, INPUT_OFFSET, INPUT_SIZE);
+    for (const [step, pause] of [1, 7, 4096, input.length].flatMap((n) => [[n, false], [n, true]] as const)) {
+      const target = assemblerTarget(SERVER)();
+      // Paused inside the first message's delivery (the rest of that chunk is held, copied),
+      // and for the next 64 pushes (held as well).
+      let pausedAt = -1;
+      let pushes = 0;
+      const deliver = target.sink.message.bind(target.sink);
+      target.sink.message = (data, isBinary, compressed): void => {
+        deliver(data, isBinary, compressed);
+        if (pause && pausedAt === -1) {
+          pausedAt = pushes;
+          target.parser.pause();
+        }
+      };
+      for (let at = 0; at < input.length; at += step, pushes++) {
+        const chunk = input.subarray(at, Math.min(at + step, input.length));
+        area.set(chunk);
+        target.parser.push(area.subarray(0, chunk.length), true);
+        // Whatever the parser or assembler kept must not be this memory: it is overwritten.
+        area.fill(0xaa, 0, chunk.length);
+        if (pausedAt >= 0 && pushes === pausedAt + 64) target.parser.resume();
+      }
+      target.parser.resume();
+      expect(target.events, `step ${step}, pause ${pause}`).toEqual(expected);
+      // The delivered buffers, read again after all input: their bytes are still right.
+      expect(target.sink.delivered.map((data) => hx(data)), `step ${step}`).toEqual(expected.map((e) => ('data' in e ? e.data : 'payload' in e ? e.payload : '')));
+    }
+  });
+});
 
 describe('Assembler: messages', () => {
   it('delivers the RFC 6455 §5.7 single-frame and fragmented "Hello" messages', () => {

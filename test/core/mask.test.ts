@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maskBytewise, maskInPlace, maskInto, setSimdMasking, SIMD_THRESHOLD, writeMaskKey } from '../../src/core/mask.js';
-import { simdKernel } from '../../src/core/mask-simd.js';
+import { INPUT_OFFSET, INPUT_SIZE, simdKernel } from '../../src/core/mask-simd.js';
 import { prng } from './helpers.js';
 
 function randomBytes(n: number, rand: () => number): Uint8Array {
@@ -200,6 +200,28 @@ describe('WebAssembly SIMD kernel', () => {
           expect(Buffer.compare(viaSimd, viaBytes)).toBe(0);
           expect(Buffer.compare(viaJs, viaBytes)).toBe(0);
         }
+      }
+    }
+  });
+
+  it('masks bytes that sit in its own memory where they are, and nothing around them', () => {
+    const kernel = simdKernel();
+    expect(kernel).not.toBeNull();
+    const memory = (kernel as NonNullable<typeof kernel>).memory;
+    const rand = prng(11);
+    // Around the 16-byte block (whole blocks by the kernel, the rest in JavaScript), at every
+    // position within a block, over the whole input area.
+    for (const length of [0, 1, 15, 16, 17, 31, 32, 33, 95, 96, 97, 1000, 65_541, INPUT_SIZE - 32]) {
+      for (let offset = 0; offset < 16; offset++) {
+        const keyIndex = offset & 3;
+        // A view into the input area, with guard bytes on both sides of the range.
+        const view = Buffer.from(memory.buffer, INPUT_OFFSET + offset, length + 16);
+        const original = randomBytes(length + 16, rand);
+        view.set(original);
+        maskInPlace(view, 8, 8 + length, KEY, keyIndex);
+        const expected = original.slice();
+        maskBytewise(expected, 8, 8 + length, KEY, keyIndex);
+        expect(buffersEqual(view, expected), `length ${length}, offset ${offset}`).toBe(true);
       }
     }
   });

@@ -7,6 +7,8 @@
  */
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { bufferView } from '../../core/views.js';
+import { readIntoSharedInput } from './shared-input.js';
 import type { Transport } from './transport.js';
 
 /** The socket property that leads the shared listeners below to their transport. */
@@ -20,14 +22,20 @@ export function isTransportSocket(socket: Duplex): boolean {
   return (socket as Partial<TransportSocket>)[kTransport] !== undefined;
 }
 
-/** Attaches `transport` to `socket` and listens for the socket's events on its behalf. @internal */
-export function linkSocket(socket: Duplex, transport: Transport): void {
+/**
+ * Attaches `transport` to `socket` and listens for the socket's events on its behalf. Returns
+ * `true` when the socket reads into the shared input buffer (see shared-input.ts). @internal
+ */
+export function linkSocket(socket: Duplex, transport: Transport): boolean {
   (socket as TransportSocket)[kTransport] = transport;
+  const shared = readIntoSharedInput(socket as TransportSocket, onSocketRead);
+  // Also where reads go to the shared buffer: bytes unshifted into the stream come as `data`.
   socket.on('data', onSocketData);
   listenForEnd(socket);
   socket.on('close', onSocketClose);
   socket.on('error', onSocketError);
   socket.on('drain', onSocketDrain);
+  return shared;
 }
 
 /** Stops delivering the socket's chunks to its transport (the transport reads what is left itself). @internal */
@@ -37,6 +45,11 @@ export function stopData(socket: Duplex): void {
 
 function onSocketData(this: TransportSocket, chunk: Buffer): void {
   this[kTransport].connection.receive(chunk);
+}
+
+/** A read into the shared input buffer; `false` makes Node stop reading the socket. */
+function onSocketRead(this: TransportSocket, length: number, buffer: Buffer): boolean {
+  return this[kTransport].receiveShared(bufferView(buffer, 0, length));
 }
 
 function onSocketEnd(this: TransportSocket): void {

@@ -32,8 +32,12 @@ const READING = 1;
 const USER_PAUSED = 2;
 const CLOSED = 4;
 const CLOSE_REPORT_PENDING = 8;
+/** The socket reads into the shared input buffer (see shared-input.ts). */
+const SHARED_INPUT = 16;
+/** Reading into the shared input buffer was stopped by {@link Transport.receiveShared}. */
+const INPUT_STOPPED = 32;
 // The local close reason, as 1 + its index in LOCAL_CLOSE_REASONS (0: none), from LOCAL_SHIFT.
-const LOCAL_SHIFT = 4;
+const LOCAL_SHIFT = 6;
 
 /**
  * Binds a {@link Connection} to a Node stream socket: socket chunks go in, frames come out as
@@ -80,7 +84,7 @@ export class Transport implements ConnectionHandler, RoutingHost {
     // `connection` listeners (or the client's `open` listeners) could subscribe, and they were lost.
     // Attaching 'data' afterwards resumes the stream on the next tick, so they are parsed first.
     if (head !== undefined && head.length > 0) socket.unshift(head);
-    linkSocket(socket, this);
+    if (linkSocket(socket, this)) this.bits |= SHARED_INPUT;
     if (socket.isPaused()) socket.resume();
   }
 
@@ -300,7 +304,15 @@ export class Transport implements ConnectionHandler, RoutingHost {
   resume(): void {
     this.userPaused = false;
     this.applyReading();
-    this.connection.resume();
+    // Held input is delivered on the next tick, as a resumed stream emits what it buffered:
+    // never from inside resume(), before the caller could add a listener.
+    this.connection.resume(false);
+    process.nextTick(deliverHeld, this);
+  }
+
+  /** @internal The tick after {@link resume}: delivers held input unless paused again. */
+  deliverHeld(): void {
+    if (!this.userPaused) this.connection.resume();
   }
 
   /**
@@ -317,8 +329,29 @@ export class Transport implements ConnectionHandler, RoutingHost {
     this.batchState?.flush();
   }
 
+  /**
+   * @internal Bytes read into the shared input buffer (borrowed: parsed or copied before this
+   * returns). Returns `false`, which stops reading, when input is not wanted now: like a paused
+   * stream, which still takes what arrives up to its limit, a paused transport takes one more
+   * read (at most INPUT_SIZE bytes, held by the parser) and then stops.
+   */
+  receiveShared(chunk: Buffer): boolean {
+    this.connection.receive(chunk, true);
+    if ((this.bits & (READING | USER_PAUSED)) === READING) return true;
+    this.bits |= INPUT_STOPPED;
+    return false;
+  }
+
   private applyReading(): void {
     const socket = this.socket;
+    if ((this.bits & SHARED_INPUT) !== 0) {
+      // Stopped from the read callback (receiveShared), restarted here.
+      if ((this.bits & (READING | USER_PAUSED | INPUT_STOPPED)) === (READING | INPUT_STOPPED)) {
+        this.bits &= ~INPUT_STOPPED;
+        socket.resume();
+      }
+      return;
+    }
     if (this.reading && !this.userPaused) {
       if (socket.isPaused()) socket.resume();
     } else if (!socket.isPaused()) {
@@ -403,6 +436,10 @@ const EMPTY = Buffer.alloc(0);
 
 function destroySocket(socket: Duplex): void {
   socket.destroy();
+}
+
+function deliverHeld(transport: Transport): void {
+  transport.deliverHeld();
 }
 
 function releaseHold(transport: Transport): void {

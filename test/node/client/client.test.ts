@@ -9,6 +9,7 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import { WebSocketServer } from '../../../src/index.js';
 import { WebSocket } from '../../../src/node/socket/websocket.js';
 import { delay, withTimeout } from '../helpers.js';
 
@@ -574,6 +575,41 @@ describe.skipIf(tlsMaterial === null)('wss:', () => {
     const ws = new WebSocket(`wss://127.0.0.1:${portOf(server)}`);
     const err = await expectFailure(ws, 'DEPTH_ZERO_SELF_SIGNED_CERT');
     expect(err).toBeInstanceOf(Error);
+  });
+
+  it('keeps Node\'s own reads on TLS sockets (not the shared input buffer) and echoes intact', async () => {
+    const server = await listen(https.createServer({ key: tlsMaterial?.key, cert: tlsMaterial?.cert }));
+    const wss = new WebSocketServer({ server });
+    cleanups.push(() => wss.close());
+    const serverSockets: Duplex[] = [];
+    wss.on('connection', (peer: WebSocket) => {
+      serverSockets.push((peer as unknown as { transport: { socket: Duplex } }).transport.socket);
+      peer.on('message', (data: Buffer, isBinary: boolean) => peer.send(data, { binary: isBinary }));
+    });
+    const ws = new WebSocket(`wss://127.0.0.1:${portOf(server)}`, { ca: tlsMaterial?.cert });
+    watch(ws);
+    await once(ws, 'open');
+    const sent = [Buffer.alloc(10, 1), Buffer.alloc(300_000, 2), Buffer.alloc(1000, 3)];
+    const echoed: Buffer[] = [];
+    ws.on('message', (data: Buffer) => echoed.push(data));
+    for (const data of sent) ws.send(data);
+    await withTimeout(
+      (async () => {
+        while (echoed.length < sent.length) await delay(10);
+      })(),
+    );
+    echoed.forEach((data, i) => expect(data.equals(sent[i] as Buffer)).toBe(true));
+    // Node's private `kBuffer` field stays null: the TLS layer reads into its own buffers.
+    const readBuffer = (socket: Duplex): unknown => {
+      const field = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'kBuffer');
+      return field === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[field];
+    };
+    const clientSocket = (ws as unknown as { transport: { socket: Duplex } }).transport.socket;
+    expect(serverSockets).toHaveLength(1);
+    for (const socket of [clientSocket, serverSockets[0] as Duplex]) {
+      expect('encrypted' in socket).toBe(true);
+      expect(readBuffer(socket)).toBeNull();
+    }
   });
 
   it('connects with rejectUnauthorized: false', async () => {
