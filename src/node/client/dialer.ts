@@ -60,6 +60,7 @@ const OWN_OPTIONS = [
   'autoPong',
   'maxPendingAutoPongs',
   'maxBufferedAmount',
+  'sharedReadBuffer',
   'closeTimeout',
   'followRedirects',
   'maxRedirects',

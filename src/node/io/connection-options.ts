@@ -30,6 +30,7 @@ export interface ConnectionOptionsInput {
   closeTimeout?: number;
   maxBufferedAmount?: number;
   generateMask?: (mask: Buffer) => void;
+  sharedReadBuffer?: boolean;
 }
 
 /** The resolved settings of a connection (shared by every connection of a server). */
@@ -47,6 +48,8 @@ export interface ConnectionSettings {
   maxBufferedAmount: number;
   /** Only on the client role (servers never mask, RFC 6455 §5.1). */
   generateMask: ((mask: Buffer) => void) | null;
+  /** TCP sockets read into the buffer shared by every connection (node/io/shared-input.ts). */
+  sharedReadBuffer: boolean;
 }
 
 /**
@@ -72,6 +75,7 @@ export function resolveConnectionOptions(options: ConnectionOptionsInput): Conne
     // 0 means no limit.
     maxBufferedAmount: count('maxBufferedAmount', options.maxBufferedAmount, DEFAULT_MAX_BUFFERED_AMOUNT, 0) || Infinity,
     generateMask,
+    sharedReadBuffer: options.sharedReadBuffer !== false,
   };
 }
 

@@ -23,12 +23,13 @@ export function isTransportSocket(socket: Duplex): boolean {
 }
 
 /**
- * Attaches `transport` to `socket` and listens for the socket's events on its behalf. Returns
- * `true` when the socket reads into the shared input buffer (see shared-input.ts). @internal
+ * Attaches `transport` to `socket` and listens for the socket's events on its behalf; with
+ * `sharedInput`, the socket reads into the shared input buffer where it can (shared-input.ts).
+ * Returns `true` when it does. @internal
  */
-export function linkSocket(socket: Duplex, transport: Transport): boolean {
+export function linkSocket(socket: Duplex, transport: Transport, sharedInput: boolean): boolean {
   (socket as TransportSocket)[kTransport] = transport;
-  const shared = readIntoSharedInput(socket as TransportSocket, onSocketRead);
+  const shared = sharedInput && readIntoSharedInput(socket as TransportSocket, onSocketRead);
   // Also where reads go to the shared buffer: bytes unshifted into the stream come as `data`.
   socket.on('data', onSocketData);
   listenForEnd(socket);

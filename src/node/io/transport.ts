@@ -84,7 +84,7 @@ export class Transport implements ConnectionHandler, RoutingHost {
     // `connection` listeners (or the client's `open` listeners) could subscribe, and they were lost.
     // Attaching 'data' afterwards resumes the stream on the next tick, so they are parsed first.
     if (head !== undefined && head.length > 0) socket.unshift(head);
-    if (linkSocket(socket, this)) this.bits |= SHARED_INPUT;
+    if (linkSocket(socket, this, settings.sharedReadBuffer)) this.bits |= SHARED_INPUT;
     if (socket.isPaused()) socket.resume();
   }
 

@@ -105,6 +105,14 @@ export interface ServerOptions {
    * Default 64 MiB; 0: no limit.
    */
   maxBufferedAmount?: number;
+  /**
+   * Read TCP sockets into one buffer shared by every connection (default `true`): no buffer is
+   * allocated per read, masked payloads are unmasked where they land, and a message is copied
+   * once, into its own buffer. Such a socket emits no `data` events. `false`: Node's own buffer
+   * per read, and `data` events on the socket, as with `ws`. TLS sockets and HTTP/2 streams
+   * always use Node's buffers.
+   */
+  sharedReadBuffer?: boolean;
   /** Answer pings automatically (default `true`). */
   autoPong?: boolean;
   /**

@@ -14,7 +14,9 @@ describe('resolveConnectionOptions', () => {
       closeTimeout: 30_000,
       maxBufferedAmount: DEFAULT_MAX_BUFFERED_AMOUNT,
       generateMask: null,
+      sharedReadBuffer: true,
     });
+    expect(resolveConnectionOptions({ sharedReadBuffer: false }).sharedReadBuffer).toBe(false);
   });
 
   it('reads 0 as no limit where ws does (maxPayload, maxBufferedChunks) and for maxBufferedAmount', () => {

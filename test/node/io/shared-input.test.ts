@@ -47,6 +47,20 @@ describe('reading into the shared input buffer', () => {
     expect(readBufferOf(socketOf(server))).toBe(readBufferOf(socketOf(client)));
   });
 
+  it('is not used with sharedReadBuffer: false, on either side: the sockets emit data events, as with ws', async () => {
+    const { client, server } = await openPair({ sharedReadBuffer: false }, { sharedReadBuffer: false });
+    const chunks: Buffer[] = [];
+    socketOf(server).on('data', (chunk: Buffer) => chunks.push(chunk));
+    const received = waitFor<[Buffer]>(server, 'message');
+    const echoed = waitFor<[Buffer]>(client, 'message');
+    server.on('message', (data: Buffer) => server.send(data));
+    client.send(pattern(1, 2000));
+    expect((await received)[0].equals(pattern(1, 2000))).toBe(true);
+    expect((await echoed)[0].equals(pattern(1, 2000))).toBe(true);
+    expect(chunks.reduce((n, chunk) => n + chunk.length, 0)).toBeGreaterThanOrEqual(2000);
+    for (const socket of [socketOf(server), socketOf(client)]) expect(readBufferOf(socket)).toBeNull();
+  });
+
   it('gives the application messages and ping payloads that keep their bytes while later reads reuse the buffer', async () => {
     const { client, server } = await openPair();
     const received: Array<{ data: Buffer; isBinary: boolean }> = [];
