@@ -3,8 +3,8 @@
  * Node, so this adds no dependency. The kernel XORs 16 bytes at a time, but only inside its own
  * memory: bytes elsewhere are copied in, in pieces of at most 64 KiB, and copied back (two
  * memory copies and a vector loop still cost less than XORing 32-bit words in JavaScript). Bytes
- * that already sit in its memory (a socket's reads land in {@link INPUT_OFFSET}, see
- * node/io/input-buffer.ts) are XORed where they are, with no copy. Where WebAssembly SIMD is
+ * that already sit in its memory (the Node binding reads sockets into {@link INPUT_OFFSET}) are
+ * XORed where they are, with no copy. Where WebAssembly SIMD is
  * unavailable (or on a big-endian machine) {@link simdKernel} returns null and callers keep the
  * JavaScript path.
  *
