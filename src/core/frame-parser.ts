@@ -1,6 +1,6 @@
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode, RSV1, RSV2, RSV3 } from './constants.js';
 import { ProtocolError } from './errors.js';
-import { maskInPlace } from './mask.js';
+import { isKernelResident, maskInPlace, maskResident } from './mask.js';
 import { bufferView, copyOf } from './views.js';
 
 /** Receives the frames a {@link FrameParser} finds, in wire order. */
@@ -185,6 +185,8 @@ export class FrameParser {
 
   private parse(chunk: Buffer, borrowed = false): void {
     this.parsing = true;
+    // Borrowed input in the masking kernel's memory is unmasked there (see readPayload).
+    const resident = borrowed && this.expectMasked && isKernelResident(chunk);
     try {
       // A frame (or its header) continues in this chunk.
       if (this.state === STATE_PAYLOAD || this.scratchLength > 0) this.countChunk();
@@ -199,7 +201,7 @@ export class FrameParser {
         if (this.state === STATE_HEADER) {
           pos = this.readHeader(chunk, pos);
         } else if (this.state === STATE_PAYLOAD) {
-          pos = this.readPayload(chunk, pos, borrowed);
+          pos = this.readPayload(chunk, pos, borrowed, resident);
         } else {
           return;
         }
@@ -337,7 +339,7 @@ export class FrameParser {
   }
 
   /** Hands out as much of the current payload as the chunk holds; returns the new position. */
-  private readPayload(chunk: Buffer, pos: number, borrowed: boolean): number {
+  private readPayload(chunk: Buffer, pos: number, borrowed: boolean, resident: boolean): number {
     const take = Math.min(this.remaining, chunk.length - pos);
     const end = pos + take;
     const view = pos === 0 && end === chunk.length ? chunk : bufferView(chunk, pos, end);
@@ -354,8 +356,8 @@ export class FrameParser {
       if (sink.framePayloadMasked && !borrowed) {
         sink.framePayloadMasked(view, maskKey, keyIndex);
       } else {
-        // Borrowed input sits in the masking kernel's memory: unmasked there without a copy.
-        maskInPlace(view, 0, take, maskKey, keyIndex);
+        if (resident) maskResident(view, 0, take, maskKey, keyIndex);
+        else maskInPlace(view, 0, take, maskKey, keyIndex);
         sink.framePayload(view, borrowed);
       }
     } else {

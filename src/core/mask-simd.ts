@@ -56,6 +56,8 @@ export const INPUT_SIZE = 256 * 1024;
 /** The instantiated kernel: its memory and the XOR function. */
 export interface SimdKernel {
   memory: Uint8Array;
+  /** `memory.buffer`, kept: the memory never grows, and reading `buffer` is a runtime call. */
+  buffer: ArrayBuffer;
   /** XORs `memory[start, end)` with the 32-bit `key` repeated; `end - start` is a multiple of 16. */
   xor(start: number, end: number, key: number): void;
 }
@@ -80,7 +82,7 @@ export function simdKernel(): SimdKernel | null {
   try {
     const { exports } = new wasm.Instance(new wasm.Module(MODULE));
     const memory = exports.m as { buffer: ArrayBuffer };
-    kernel = { memory: new Uint8Array(memory.buffer), xor: exports.x as SimdKernel['xor'] };
+    kernel = { memory: new Uint8Array(memory.buffer), buffer: memory.buffer, xor: exports.x as SimdKernel['xor'] };
   } catch {
     kernel = null;
   }

@@ -58,11 +58,32 @@ function maskSimd(
 }
 
 /**
- * Masks bytes that already sit in the kernel's memory (socket input, see INPUT_OFFSET) where
- * they are: the whole 16-byte blocks with the kernel, no copy at any length, the 0-15 bytes
- * after them in JavaScript (whole blocks keep the key phase).
+ * `true` when `buf` lies in the SIMD kernel's memory (socket input, see INPUT_OFFSET) and the
+ * kernel is in use: {@link maskResident} may then mask it. Asked once per input chunk, not per
+ * payload: reading a typed array's `buffer` is a call into V8's runtime.
  */
-function maskResident(simd: SimdKernel, buf: Uint8Array, start: number, end: number, key: Uint8Array, keyIndex: number): void {
+export function isKernelResident(buf: Uint8Array): boolean {
+  if (!useSimd) return false;
+  const simd = simdKernel();
+  return simd !== null && buf.buffer === simd.buffer;
+}
+
+/**
+ * {@link maskInPlace} for bytes in the kernel's memory ({@link isKernelResident}): masked where
+ * they are, the whole 16-byte blocks by the kernel with no copy at any length, the 0-15 bytes
+ * after them in JavaScript (whole blocks keep the key phase). Short runs take the byte loop.
+ */
+export function maskResident(buf: Uint8Array, start: number, end: number, key: Uint8Array, keyIndex: number): void {
+  const simd = simdKernel();
+  if (simd === null) {
+    maskInPlace(buf, start, end, key, keyIndex);
+    return;
+  }
+  if (end - start < WORD_THRESHOLD) {
+    maskShort(buf, start, end, key, keyIndex);
+    return;
+  }
+  if (start < 0 || end > buf.length) throw new RangeError('maskResident: range outside the buffer');
   const from = buf.byteOffset + start;
   const blocks = (end - start) & ~15;
   simd.xor(from, from + blocks, rotatedKeyWord(key, keyIndex));
@@ -151,17 +172,11 @@ export function maskInPlace(buf: Uint8Array, start: number, end: number, key: Ui
   // The word view spans the whole ArrayBuffer: an out-of-range `end` would corrupt bytes that
   // belong to other views of it (Node's pooled Buffers share one), so refuse it.
   if (start < 0 || end > buf.length) throw new RangeError('maskInPlace: range outside the buffer');
-  if (useSimd) {
+  if (end - start >= SIMD_THRESHOLD && useSimd) {
     const simd = simdKernel();
     if (simd !== null) {
-      if (buf.buffer === simd.memory.buffer) {
-        maskResident(simd, buf, start, end, key, keyIndex);
-        return;
-      }
-      if (end - start >= SIMD_THRESHOLD) {
-        maskSimd(simd, buf, start, end - start, key, keyIndex, buf, start);
-        return;
-      }
+      maskSimd(simd, buf, start, end - start, key, keyIndex, buf, start);
+      return;
     }
   }
   // Head: bytes until the absolute address is a multiple of 4, as Uint32Array views require.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskBytewise, maskInPlace, maskInto, setSimdMasking, SIMD_THRESHOLD, writeMaskKey } from '../../src/core/mask.js';
+import { isKernelResident, maskBytewise, maskInPlace, maskInto, maskResident, setSimdMasking, SIMD_THRESHOLD, writeMaskKey } from '../../src/core/mask.js';
 import { INPUT_OFFSET, INPUT_SIZE, simdKernel } from '../../src/core/mask-simd.js';
 import { prng } from './helpers.js';
 
@@ -218,12 +218,18 @@ describe('WebAssembly SIMD kernel', () => {
         const view = Buffer.from(memory.buffer, INPUT_OFFSET + offset, length + 16);
         const original = randomBytes(length + 16, rand);
         view.set(original);
-        maskInPlace(view, 8, 8 + length, KEY, keyIndex);
+        expect(isKernelResident(view)).toBe(true);
+        maskResident(view, 8, 8 + length, KEY, keyIndex);
         const expected = original.slice();
         maskBytewise(expected, 8, 8 + length, KEY, keyIndex);
         expect(buffersEqual(view, expected), `length ${length}, offset ${offset}`).toBe(true);
       }
     }
+    // Anything else is not resident, nor is the kernel's memory while the kernel is turned off.
+    expect(isKernelResident(Buffer.alloc(64))).toBe(false);
+    setSimdMasking(false);
+    expect(isKernelResident(Buffer.from(memory.buffer, INPUT_OFFSET, 64))).toBe(false);
+    setSimdMasking(true);
   });
 
   it('masks into another buffer without touching the source', () => {
