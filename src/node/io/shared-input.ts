@@ -80,9 +80,15 @@ export function readIntoSharedInput<S extends Duplex>(socket: S, listener: Share
   // A socket created with `onread` already has a buffer (and a callback) of its own.
   if (readable[fields.buffer] !== null || readable[fields.callback] !== null) return false;
   const buffer = sharedInput();
+  try {
+    handle.useUserBuffer(buffer);
+  } catch {
+    // A handle that refuses a buffer of ours (a runtime imitating Node's) keeps its own reads.
+    return false;
+  }
+  // Set after the handle accepted the buffer; no read can come in between (one thread).
   readable[fields.buffer] = buffer;
   readable[fields.callback] = listener;
   readable[fields.generator] = null;
-  handle.useUserBuffer(buffer);
   return true;
 }

@@ -6,12 +6,13 @@
  * it shows which sockets read into the shared buffer.
  */
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { INPUT_SIZE, simdKernel } from '../../../src/core/mask-simd.js';
+import { readIntoSharedInput } from '../../../src/node/io/shared-input.js';
 import { WebSocket, WebSocketServer } from '../../../src/index.js';
-import { buildFrame, closePayload, delay, onCleanup, openPair, Op, RawClient, runCleanups, trackClient, trackServer, until, waitFor } from '../helpers.js';
+import { buildFrame, closePayload, delay, listen, onCleanup, openPair, Op, RawClient, runCleanups, trackClient, trackServer, until, waitFor } from '../helpers.js';
 
 afterEach(runCleanups);
 
@@ -59,6 +60,28 @@ describe('reading into the shared input buffer', () => {
     expect((await echoed)[0].equals(pattern(1, 2000))).toBe(true);
     expect(chunks.reduce((n, chunk) => n + chunk.length, 0)).toBeGreaterThanOrEqual(2000);
     for (const socket of [socketOf(server), socketOf(client)]) expect(readBufferOf(socket)).toBeNull();
+  });
+
+  it('leaves a socket whose handle refuses the buffer with its own reads and data events', async () => {
+    const server = net.createServer();
+    const port = await listen(server);
+    onCleanup(() => server.close());
+    const accepted = waitFor<[net.Socket]>(server, 'connection');
+    const client = net.connect(port, '127.0.0.1');
+    onCleanup(() => client.destroy());
+    const [socket] = await accepted;
+    onCleanup(() => socket.destroy());
+    const handle = (socket as unknown as { _handle: { useUserBuffer: (buffer: Uint8Array) => void } })._handle;
+    handle.useUserBuffer = () => {
+      throw new Error('refused');
+    };
+    let reads = 0;
+    expect(readIntoSharedInput(socket, () => (reads++, true))).toBe(false);
+    expect(readBufferOf(socket)).toBeNull();
+    const data = waitFor<[Buffer]>(socket, 'data');
+    client.write('still data events');
+    expect((await data)[0].toString()).toBe('still data events');
+    expect(reads).toBe(0);
   });
 
   it('gives the application messages and ping payloads that keep their bytes while later reads reuse the buffer', async () => {
