@@ -114,6 +114,11 @@ export class Transport implements ConnectionHandler, RoutingHost {
     this.bits = on ? this.bits | READING : this.bits & ~READING;
   }
 
+  /** Input is wanted now: reading, and not paused by the application. */
+  private get wantsInput(): boolean {
+    return (this.bits & (READING | USER_PAUSED)) === READING;
+  }
+
   /** The application paused the socket. */
   private get userPaused(): boolean {
     return (this.bits & USER_PAUSED) !== 0;
@@ -337,7 +342,7 @@ export class Transport implements ConnectionHandler, RoutingHost {
    */
   receiveShared(chunk: Buffer): boolean {
     this.connection.receive(chunk, true);
-    if ((this.bits & (READING | USER_PAUSED)) === READING) return true;
+    if (this.wantsInput) return true;
     this.bits |= INPUT_STOPPED;
     return false;
   }
@@ -346,13 +351,13 @@ export class Transport implements ConnectionHandler, RoutingHost {
     const socket = this.socket;
     if ((this.bits & SHARED_INPUT) !== 0) {
       // Stopped from the read callback (receiveShared), restarted here.
-      if ((this.bits & (READING | USER_PAUSED | INPUT_STOPPED)) === (READING | INPUT_STOPPED)) {
+      if (this.wantsInput && (this.bits & INPUT_STOPPED) !== 0) {
         this.bits &= ~INPUT_STOPPED;
         socket.resume();
       }
       return;
     }
-    if (this.reading && !this.userPaused) {
+    if (this.wantsInput) {
       if (socket.isPaused()) socket.resume();
     } else if (!socket.isPaused()) {
       socket.pause();

@@ -124,13 +124,18 @@ export class WebSocket extends EventEmitter {
     return this.rare ?? (this.rare = { outbox: null, discardedBytes: 0, url: '', abortHandshake: null });
   }
 
+  /** Sets a field of {@link rare}; setting its empty value creates no side object. */
+  private setRare<K extends keyof RareFields>(key: K, value: RareFields[K], empty: RareFields[K]): void {
+    if (value !== empty || this.rare !== null) this.rareFields[key] = value;
+  }
+
   /** Sends waiting behind a Blob being read (created by the first Blob send). */
   private get outbox(): BlobOutbox | null {
     return this.rare === null ? null : this.rare.outbox;
   }
 
   private set outbox(outbox: BlobOutbox | null) {
-    if (outbox !== null || this.rare !== null) this.rareFields.outbox = outbox;
+    this.setRare('outbox', outbox, null);
   }
 
   /** Bytes of sends made after the connection closed (WHATWG: they still count as buffered). */
@@ -139,7 +144,7 @@ export class WebSocket extends EventEmitter {
   }
 
   private set discardedBytes(bytes: number) {
-    this.rareFields.discardedBytes = bytes;
+    this.setRare('discardedBytes', bytes, 0);
   }
 
   /** @internal Aborts the handshake in progress (client role). */
@@ -149,7 +154,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   set abortHandshake(abort: ((err: Error) => void) | null) {
-    if (abort !== null || this.rare !== null) this.rareFields.abortHandshake = abort;
+    this.setRare('abortHandshake', abort, null);
   }
 
   /** How binary messages are delivered (default `nodebuffer`); other values are ignored. */
@@ -420,7 +425,7 @@ export class WebSocket extends EventEmitter {
 
   /** @internal Sets the URL after normalisation or a redirect (client role). */
   setUrl(url: string): void {
-    if (url !== '' || this.rare !== null) this.rareFields.url = url;
+    this.setRare('url', url, '');
   }
 
   /** @internal Emits `upgrade` (client role) with the 101 response. */
